@@ -1,0 +1,16 @@
+"""geoenc: location encoders, location models and geo-bias scores for geographic points.
+
+The Python API::
+
+    import geoenc
+    geoenc.list_encoders()                          # what is registered
+    enc = geoenc.get_encoder("sphereM", frequency_num=32)
+    emb = geoenc.encode(lonlat, "sphereM")          # (N, 2) degrees → (N, D) numpy
+"""
+
+__version__ = "0.1.0"
+
+from geoenc.encoders import get_encoder, list_encoders  # noqa: E402
+from geoenc.encoding import encode, encode_file  # noqa: E402
+
+__all__ = ["__version__", "encode", "encode_file", "get_encoder", "list_encoders"]

@@ -1,0 +1,57 @@
+"""Entry point of the ``geoenc`` command: the app, its global options, and the list of commands."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated
+
+import typer
+
+import geoenc
+from geoenc.cli.app import app
+from geoenc.cli.errors import set_debug
+
+#: each module in geoenc/cli/ that defines a command has a ``register(app)`` function
+COMMANDS = [
+    "encode",
+    "methods",
+    "train",
+    "predict",
+    "evaluate",
+    "geobias",
+    "map",
+    "benchmark",
+    "pretrain",
+    "patches",
+    "autoencode",
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"geoenc {geoenc.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors (or set GEOENC_DEBUG=1).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Location encoders, location models and geo-bias scores for geographic points."""
+    set_debug(debug)
+
+
+for _name in COMMANDS:
+    try:
+        _module = importlib.import_module(f"geoenc.cli.{_name}")
+    except ModuleNotFoundError as _exc:  # a command that is not built yet is simply absent
+        if _exc.name != f"geoenc.cli.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,41 @@
+"""A rich progress bar on stderr, shown only when stderr is a terminal and --quiet is off."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+stderr = Console(stderr=True)
+
+
+def enabled(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(description: str, quiet: bool = False) -> Iterator[Callable[..., None]]:
+    """Yield ``update(done, total=None, **fields)``; a no-op when the bar is off."""
+    if not enabled(quiet):
+        yield lambda done, total=None, **fields: None
+        return
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
+    with Progress(*columns, console=stderr, transient=False, redirect_stdout=False,
+                  redirect_stderr=False) as bar:
+        task = bar.add_task(description, total=None, info="")
+
+        def update(done: int, total: int | None = None, **fields: object) -> None:
+            info = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items())
+            bar.update(task, completed=done, total=total, info=info)
+
+        yield update
+
+
+def note(message: str, quiet: bool = False) -> None:
+    """A summary line on stderr (never stdout, which carries data)."""
+    if not quiet:
+        stderr.print(message, highlight=False)

@@ -1,0 +1,171 @@
+"""Turning raw coordinate values and geometries into validated lon/lat degrees.
+
+Everything here works on numpy arrays for one batch; ``offset`` is the 0-based index of the batch's
+first row in the whole input, so messages name the row a user can find (rows are counted from 1,
+the header of a CSV not included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+from geoenc.errors import InputError, UsageError
+
+WGS84_NAMES = {"EPSG:4326", "OGC:CRS84", "WGS84", "CRS84", "EPSG:4979", "OGC:CRS84H"}
+
+
+@dataclass(frozen=True)
+class CoordOptions:
+    """How to turn an input's coordinates into lon/lat: the options every reader shares."""
+
+    crs: str | None = None          # CRS of the input when the file does not say (CSV), or to override
+    centroid: bool = False          # use a representative point of non-point geometries
+    wrap_lon: bool = False          # wrap longitudes outside [-180, 180] instead of refusing them
+    lon_col: str | None = None
+    lat_col: str | None = None
+    geometry_col: str | None = None
+
+
+def parse_crs(text: str):
+    """A pyproj CRS from user text, or a one-line UsageError."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return CRS.from_user_input(text)
+    except (CRSError, TypeError, ValueError):
+        raise UsageError(
+            f"unknown CRS {text!r}: give an authority code such as EPSG:3857, a PROJ string or WKT"
+        ) from None
+
+
+def is_lonlat_wgs84(crs) -> bool:
+    from pyproj import CRS
+
+    if crs is None:
+        return True
+    try:
+        return CRS.from_user_input(crs).equals(CRS("OGC:CRS84"), ignore_axis_order=False)
+    except Exception:  # noqa: BLE001 - anything odd is treated as "needs a transform"
+        return False
+
+
+@lru_cache(maxsize=16)
+def _transformer(crs_text: str):
+    from pyproj import CRS, Transformer
+
+    return Transformer.from_crs(CRS.from_user_input(crs_text), CRS("OGC:CRS84"), always_xy=True)
+
+
+def to_lonlat(x: np.ndarray, y: np.ndarray, crs_text: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Reproject x/y in ``crs_text`` (axis order x=easting/longitude first) to lon/lat degrees."""
+    if crs_text is None or crs_text.upper() in WGS84_NAMES:
+        return x, y
+    lon, lat = _transformer(crs_text).transform(x, y)
+    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def validate_lonlat(lon: np.ndarray, lat: np.ndarray, offset: int, wrap_lon: bool) -> np.ndarray:
+    """Refuse NaN/inf and out-of-range coordinates with one line naming the count and the first row.
+
+    Returns ``lon`` (wrapped into [-180, 180) when ``wrap_lon`` and it was outside [-180, 180]).
+    """
+    bad = ~(np.isfinite(lon) & np.isfinite(lat))
+    if bad.any():
+        i = _first(bad)
+        raise InputError(
+            f"{int(bad.sum())} point(s) have missing, NaN or infinite coordinates; first at row "
+            f"{offset + i + 1} (lon={lon[i]}, lat={lat[i]}): drop or fix those rows"
+        )
+    bad = np.abs(lat) > 90
+    if bad.any():
+        i = _first(bad)
+        raise InputError(
+            f"{int(bad.sum())} point(s) have latitude outside [-90, 90]; first at row {offset + i + 1} "
+            f"(lat={lat[i]}): are longitude and latitude swapped, or is the data in another CRS (use --crs)?"
+        )
+    bad = np.abs(lon) > 180
+    if bad.any():
+        if wrap_lon:
+            lon = np.where(bad, (lon + 180.0) % 360.0 - 180.0, lon)
+        else:
+            i = _first(bad)
+            raise InputError(
+                f"{int(bad.sum())} point(s) have longitude outside [-180, 180]; first at row "
+                f"{offset + i + 1} (lon={lon[i]}): pass --wrap-lon to wrap them, or --crs if the data is projected"
+            )
+    return lon
+
+
+def numeric_column(col: pa.ChunkedArray | pa.Array, name: str, offset: int) -> np.ndarray:
+    """A float64 numpy array from a column of numbers or numeric strings; bad text names its row."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type) or pa.types.is_decimal(col.type):
+        return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    if pa.types.is_null(col.type):
+        return np.full(len(col), np.nan)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        stripped = pc.utf8_trim_whitespace(col)
+        empty = pc.equal(stripped, "")
+        cleaned = pc.if_else(empty, pa.scalar(None, pa.string()), stripped)
+        try:
+            return pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        values = cleaned.to_pylist()
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            try:
+                float(v)
+            except ValueError:
+                n_bad = sum(1 for w in values if w is not None and not _is_number(w))
+                raise InputError(
+                    f"column {name!r} has {n_bad} non-numeric value(s); first at row {offset + i + 1} ({v!r})"
+                ) from None
+        raise InputError(f"column {name!r} could not be read as numbers")
+    raise InputError(f"column {name!r} has type {col.type}, not numbers: name the coordinate columns with --lon-col/--lat-col")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def points_from_geometries(geoms: np.ndarray, offset: int, centroid: bool) -> tuple[np.ndarray, np.ndarray]:
+    """x/y of shapely geometries: points as they are, others refused or reduced to a representative point."""
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        i = _first(missing)
+        raise InputError(
+            f"{int(missing.sum())} row(s) have a missing or empty geometry; first at row {offset + i + 1}: drop those rows"
+        )
+    types = shapely.get_type_id(geoms)
+    not_point = types != 0
+    if not_point.any():
+        if not centroid:
+            i = _first(not_point)
+            kind = shapely.get_type_id(geoms[i])
+            names = {1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+                     6: "MultiPolygon", 7: "GeometryCollection"}
+            raise InputError(
+                f"{int(not_point.sum())} geometries are not points (first at row {offset + i + 1}: "
+                f"{names.get(int(kind), 'other')}); pass --centroid to use a representative point of each"
+            )
+        geoms = geoms.copy()
+        geoms[not_point] = shapely.point_on_surface(geoms[not_point])
+    return shapely.get_x(geoms), shapely.get_y(geoms)

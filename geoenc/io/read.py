@@ -1,0 +1,465 @@
+"""Reading points from GeoParquet, GeoJSON (FeatureCollection or newline-delimited), CSV, or stdin.
+
+Readers yield :class:`~geoenc.io.points.Points` batches so that large inputs stream with bounded
+memory; :func:`read_points` joins the batches for callers that need everything at once (training).
+Every problem with the input becomes a one-line :class:`~geoenc.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Union
+
+import numpy as np
+import pyarrow as pa
+
+from geoenc.errors import InputError, UsageError
+from geoenc.io.coords import (
+    CoordOptions,
+    numeric_column,
+    parse_crs,
+    points_from_geometries,
+    to_lonlat,
+    validate_lonlat,
+)
+from geoenc.io.formats import INPUT_FORMATS, check_format, format_from_path, sniff_format
+from geoenc.io.points import Points, concat_points
+
+Source = Union[str, Path, BinaryIO, bytes]
+
+LON_NAMES = ("lon", "lng", "long", "longitude", "x")
+LAT_NAMES = ("lat", "latitude", "y")
+GEOMETRY_NAMES = ("geometry", "wkt", "geom", "the_geom")
+DEFAULT_BATCH_ROWS = 65_536
+
+
+def read_stdin() -> io.BytesIO:
+    """All of stdin as a seekable buffer (Parquet keeps its footer at the end, so it must be buffered)."""
+    return io.BytesIO(sys.stdin.buffer.read())
+
+
+def _display(source: Source) -> str:
+    if isinstance(source, (str, Path)):
+        return "stdin" if str(source) == "-" else str(source)
+    return "stdin"
+
+
+def _open(source: Source) -> Union[str, BinaryIO]:
+    if isinstance(source, bytes):
+        return io.BytesIO(source)
+    if isinstance(source, (str, Path)):
+        if str(source) == "-":
+            return read_stdin()
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"input file {str(path)!r} does not exist")
+        if path.is_dir():
+            raise InputError(f"input {str(path)!r} is a directory, not a file of points")
+        return str(path)
+    source.seek(0)
+    return source
+
+
+def _head(handle: Union[str, BinaryIO], n: int = 4096) -> bytes:
+    if isinstance(handle, str):
+        with open(handle, "rb") as f:
+            return f.read(n)
+    pos = handle.tell()
+    data = handle.read(n)
+    handle.seek(pos)
+    return data
+
+
+@dataclass
+class PointStream:
+    """An input opened for reading: iterate it for :class:`Points` batches."""
+
+    handle: Union[str, BinaryIO]
+    name: str
+    format: str
+    opts: CoordOptions
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    total_rows: int | None = None
+
+    def __iter__(self) -> Iterator[Points]:
+        if not isinstance(self.handle, str):
+            self.handle.seek(0)
+        reader = {"parquet": _iter_parquet, "csv": _iter_csv, "geojson": _iter_geojson, "ndjson": _iter_ndjson}[
+            self.format
+        ]
+        n = 0
+        for batch in reader(self):
+            n += len(batch)
+            if len(batch):
+                yield batch
+        if n == 0:
+            raise InputError(f"{self.name} holds no points: the input is empty")
+
+
+def open_points(source: Source, fmt: str | None = None, opts: CoordOptions | None = None,
+                batch_rows: int = DEFAULT_BATCH_ROWS) -> PointStream:
+    """Open an input of points; the format comes from ``fmt``, else the file suffix, else the first bytes."""
+    opts = opts or CoordOptions()
+    if opts.crs is not None:
+        parse_crs(opts.crs)  # fail early on an unknown CRS
+    if (opts.lon_col is None) != (opts.lat_col is None):
+        raise UsageError("give both --lon-col and --lat-col, or neither")
+    name = _display(source)
+    handle = _open(source)
+    if fmt is not None:
+        fmt = check_format(fmt, INPUT_FORMATS, "input format")
+    else:
+        fmt = None if not isinstance(handle, str) else format_from_path(handle, INPUT_FORMATS)
+        if fmt is None:
+            head = _head(handle)
+            if not head.strip():
+                raise InputError(f"{name} is empty: no points to read")
+            fmt = sniff_format(head)
+    stream = PointStream(handle, name, fmt, opts, batch_rows)
+    if fmt == "parquet":
+        stream.total_rows = _parquet_file(stream).metadata.num_rows
+    return stream
+
+
+def read_points(source: Source, fmt: str | None = None, *, lon_col: str | None = None, lat_col: str | None = None,
+                geometry_col: str | None = None, crs: str | None = None, centroid: bool = False,
+                wrap_lon: bool = False, opts: CoordOptions | None = None) -> Points:
+    """Read a whole input of points into memory (see :func:`open_points` to stream)."""
+    if opts is None:
+        opts = CoordOptions(crs=crs, centroid=centroid, wrap_lon=wrap_lon, lon_col=lon_col, lat_col=lat_col,
+                            geometry_col=geometry_col)
+    return concat_points(list(open_points(source, fmt, opts)))
+
+
+# -- helpers shared by the table readers --------------------------------------------------------------
+
+
+def _find(names: list[str], wanted: tuple[str, ...]) -> str | None:
+    lowered = {n.lower(): n for n in names}
+    for w in wanted:
+        if w in lowered:
+            return lowered[w]
+    return None
+
+
+def _coordinate_columns(names: list[str], opts: CoordOptions, name: str) -> tuple[str, str] | str:
+    """(lon, lat) column names, or the name of a WKT/WKB geometry column."""
+    if opts.lon_col is not None:
+        for col in (opts.lon_col, opts.lat_col):
+            if col not in names:
+                raise InputError(f"column {col!r} is not in {name} (columns: {', '.join(names)})")
+        return opts.lon_col, opts.lat_col  # type: ignore[return-value]
+    if opts.geometry_col is not None:
+        if opts.geometry_col not in names:
+            raise InputError(f"column {opts.geometry_col!r} is not in {name} (columns: {', '.join(names)})")
+        return opts.geometry_col
+    lon, lat = _find(names, LON_NAMES), _find(names, LAT_NAMES)
+    if lon and lat:
+        return lon, lat
+    geom = _find(names, GEOMETRY_NAMES)
+    if geom:
+        return geom
+    raise InputError(
+        f"found no longitude/latitude columns in {name} (columns: {', '.join(names) or 'none'}): "
+        "name them with --lon-col/--lat-col, or a WKT geometry column with --geometry-col"
+    )
+
+
+def _attrs(table: pa.Table | pa.RecordBatch, drop: set[str]) -> pa.Table:
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    keep = [c for c in table.column_names if c not in drop and c not in ("lon", "lat")]
+    return table.select(keep)
+
+
+def _finish(x: np.ndarray, y: np.ndarray, attrs: pa.Table, offset: int, crs: str | None,
+            stream: PointStream) -> Points:
+    lon, lat = to_lonlat(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), crs)
+    lon = validate_lonlat(lon, lat, offset, stream.opts.wrap_lon)
+    return Points(lon=lon, lat=lat, attrs=attrs, offset=offset, source_crs=crs or "OGC:CRS84")
+
+
+def _geometry_values(col: pa.ChunkedArray | pa.Array, offset: int, centroid: bool, name: str):
+    import shapely
+
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    values = arr.to_numpy(zero_copy_only=False)
+    try:
+        if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
+            geoms = shapely.from_wkb(values)
+        elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            geoms = shapely.from_wkt(values)
+        else:
+            raise InputError(f"geometry column {name!r} has type {arr.type}: expected WKB or WKT")
+    except shapely.errors.GEOSException as exc:
+        raise InputError(f"geometry column {name!r} has invalid geometries near row {offset + 1}: {exc}") from None
+    return points_from_geometries(geoms, offset, centroid)
+
+
+def _table_to_points(batch: pa.RecordBatch, stream: PointStream, offset: int, crs: str | None,
+                     coords: tuple[str, str] | str) -> Points:
+    if isinstance(coords, tuple):
+        x = numeric_column(batch.column(coords[0]), coords[0], offset)
+        y = numeric_column(batch.column(coords[1]), coords[1], offset)
+        drop = set(coords)
+    else:
+        x, y = _geometry_values(batch.column(coords), offset, stream.opts.centroid, coords)
+        drop = {coords}
+    return _finish(x, y, _attrs(batch, drop), offset, crs, stream)
+
+
+# -- Parquet ---------------------------------------------------------------------------------------
+
+
+def _parquet_file(stream: PointStream):
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(stream.handle)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise InputError(
+            f"cannot read {stream.name} as Parquet ({_short(exc)}): is the file complete, and is it Parquet?"
+        ) from None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def _geo_metadata(schema: pa.Schema, name: str) -> dict | None:
+    meta = schema.metadata or {}
+    if b"geo" not in meta:
+        return None
+    try:
+        return json.loads(meta[b"geo"])
+    except json.JSONDecodeError:
+        raise InputError(f"{name} has unreadable GeoParquet 'geo' metadata") from None
+
+
+def _iter_parquet(stream: PointStream) -> Iterator[Points]:
+    pf = _parquet_file(stream)
+    schema = pf.schema_arrow
+    geo = _geo_metadata(schema, stream.name)
+    crs = stream.opts.crs
+    coords: tuple[str, str] | str
+    if geo and stream.opts.lon_col is None and stream.opts.geometry_col is None:
+        coords = geo.get("primary_column", "geometry")
+        col_meta = geo.get("columns", {}).get(coords, {})
+        if coords not in schema.names:
+            raise InputError(f"{stream.name}: its GeoParquet metadata names a geometry column {coords!r} it does not have")
+        encoding = str(col_meta.get("encoding", "WKB")).lower()
+        if encoding not in ("wkb", "point"):
+            raise InputError(f"{stream.name}: geometry encoding {encoding!r} is not supported (WKB or point)")
+        if crs is None and "crs" in col_meta and col_meta["crs"] is not None:
+            crs_value = col_meta["crs"]
+            crs = json.dumps(crs_value) if isinstance(crs_value, dict) else str(crs_value)
+    else:
+        coords = _coordinate_columns(schema.names, stream.opts, stream.name)
+    crs_text = _crs_text(crs)
+    offset = 0
+    try:
+        for batch in pf.iter_batches(batch_size=stream.batch_rows):
+            if isinstance(coords, str) and pa.types.is_struct(batch.schema.field(coords).type):
+                struct = batch.column(coords)
+                x = struct.field("x").to_numpy(zero_copy_only=False).astype(np.float64)
+                y = struct.field("y").to_numpy(zero_copy_only=False).astype(np.float64)
+                yield _finish(x, y, _attrs(batch, {coords}), offset, crs_text, stream)
+            else:
+                yield _table_to_points(batch, stream, offset, crs_text, coords)
+            offset += batch.num_rows
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise InputError(f"cannot read {stream.name} past row {offset} ({_short(exc)}): is the file truncated?") from None
+
+
+def _crs_text(crs: str | None) -> str | None:
+    """Normalise a CRS given as text/PROJJSON to something pyproj and the WGS84 test understand."""
+    if crs is None:
+        return None
+    parsed = parse_crs(crs)
+    from pyproj import CRS
+
+    if parsed.equals(CRS("OGC:CRS84")):
+        return None
+    if parsed.to_epsg() == 4326:
+        return "EPSG:4326"
+    return parsed.to_wkt()
+
+
+# -- CSV --------------------------------------------------------------------------------------------
+
+
+def _csv_header(stream: PointStream) -> tuple[list[str], str]:
+    head = _head(stream.handle, 65536)
+    text = head.decode("utf-8-sig", errors="replace")
+    first = text.splitlines()[0] if text.strip() else ""
+    if not first.strip():
+        raise InputError(f"{stream.name} is empty: no header line and no points")
+    delimiter = "\t" if first.count("\t") > first.count(",") else ("," if "," in first or ";" not in first else ";")
+    names = next(csv.reader([first], delimiter=delimiter))
+    return [n.strip() for n in names], delimiter
+
+
+def _iter_csv(stream: PointStream) -> Iterator[Points]:
+    import pyarrow.csv as pacsv
+
+    names, delimiter = _csv_header(stream)
+    coords = _coordinate_columns(names, stream.opts, stream.name)
+    text_cols = coords if isinstance(coords, tuple) else (coords,)
+    crs_text = _crs_text(stream.opts.crs)
+    source = stream.handle
+    if not isinstance(source, str):
+        source.seek(0)
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in text_cols}),
+        )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"cannot read {stream.name} as CSV ({_short(exc)})") from None
+    offset = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"cannot read {stream.name} as CSV after row {offset} ({_short(exc)})") from None
+        if batch.num_rows == 0:
+            continue
+        yield _table_to_points(batch, stream, offset, crs_text, coords)
+        offset += batch.num_rows
+
+
+# -- GeoJSON ----------------------------------------------------------------------------------------
+
+
+def _features_to_points(features: list, stream: PointStream, offset: int, crs: str | None) -> Points:
+    """Points of one batch of GeoJSON features; non-point geometries go through the shared geometry check."""
+    from shapely.geometry import shape
+
+    n = len(features)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    props = []
+    missing: list[int] = []
+    other_rows: list[int] = []
+    other_geoms: list = []
+    for i, feat in enumerate(features):
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            raise InputError(f"{stream.name}: item {offset + i + 1} is not a GeoJSON Feature")
+        props.append(feat.get("properties") or {})
+        geom = feat.get("geometry")
+        if not geom:
+            missing.append(i)
+        elif geom.get("type") == "Point":
+            c = geom.get("coordinates") or []
+            if len(c) < 2:
+                missing.append(i)
+                continue
+            try:
+                x[i], y[i] = float(c[0]), float(c[1])
+            except (TypeError, ValueError):
+                raise InputError(f"{stream.name}: feature {offset + i + 1} has non-numeric coordinates {c!r}") from None
+        else:
+            try:
+                other_geoms.append(shape(geom))
+            except Exception:  # noqa: BLE001 - shapely raises several kinds for bad GeoJSON
+                raise InputError(f"{stream.name}: feature {offset + i + 1} has an invalid geometry") from None
+            other_rows.append(i)
+    if missing:
+        raise InputError(
+            f"{len(missing)} feature(s) have a missing or empty geometry; first at row {offset + missing[0] + 1}: "
+            "drop those features"
+        )
+    if other_rows:
+        rows = np.asarray(other_rows)
+        try:
+            gx, gy = points_from_geometries(np.asarray(other_geoms, dtype=object), 0, stream.opts.centroid)
+        except InputError:
+            raise InputError(
+                f"{len(rows)} geometries are not points (first at row {offset + rows[0] + 1}: "
+                f"{other_geoms[0].geom_type}); pass --centroid to use a representative point of each"
+            ) from None
+        x[rows], y[rows] = gx, gy
+    try:
+        attrs = pa.Table.from_pylist(props)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # properties whose type changes between features are kept as JSON text
+        attrs = pa.Table.from_pylist([{k: (None if v is None else json.dumps(v)) for k, v in p.items()} for p in props])
+    if attrs.num_columns == 0:
+        attrs = _empty_attrs(n)
+    return _finish(x, y, _attrs(attrs, set()), offset, crs, stream)
+
+
+def _empty_attrs(n: int) -> pa.Table:
+    """A table of n rows and no columns (pyarrow needs a column to carry a row count)."""
+    return pa.table({"_": pa.nulls(n)}).drop_columns(["_"])
+
+
+def _geojson_crs(doc: dict, stream: PointStream) -> str | None:
+    if stream.opts.crs is not None:
+        return _crs_text(stream.opts.crs)
+    named = (doc.get("crs") or {}).get("properties", {}).get("name") if isinstance(doc.get("crs"), dict) else None
+    return _crs_text(named) if named else None
+
+
+def _load_json(stream: PointStream):
+    try:
+        if isinstance(stream.handle, str):
+            with open(stream.handle, "rb") as f:
+                return json.load(f)
+        stream.handle.seek(0)
+        return json.load(stream.handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {stream.name} as GeoJSON: {exc.__class__.__name__} at {_short(exc)}") from None
+
+
+def _iter_geojson(stream: PointStream) -> Iterator[Points]:
+    doc = _load_json(stream)
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        features = doc.get("features") or []
+    elif isinstance(doc, dict) and doc.get("type") == "Feature":
+        features = [doc]
+    elif isinstance(doc, list):
+        features = doc
+    else:
+        raise InputError(f"{stream.name} is JSON but not a GeoJSON FeatureCollection or Feature")
+    crs = _geojson_crs(doc if isinstance(doc, dict) else {}, stream)
+    for start in range(0, len(features), stream.batch_rows):
+        yield _features_to_points(features[start:start + stream.batch_rows], stream, start, crs)
+
+
+def _iter_ndjson(stream: PointStream) -> Iterator[Points]:
+    crs = _crs_text(stream.opts.crs)
+    handle = open(stream.handle, "rb") if isinstance(stream.handle, str) else stream.handle
+    try:
+        batch: list = []
+        offset = 0
+        for lineno, raw in enumerate(handle, start=1):
+            line = raw.strip().lstrip(b"\x1e")  # RFC 8142 record separators
+            if not line:
+                continue
+            try:
+                batch.append(json.loads(line))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise InputError(f"cannot read {stream.name}: line {lineno} is not a JSON object") from None
+            if len(batch) >= stream.batch_rows:
+                yield _features_to_points(batch, stream, offset, crs)
+                offset += len(batch)
+                batch = []
+        if batch:
+            yield _features_to_points(batch, stream, offset, crs)
+    finally:
+        if isinstance(stream.handle, str):
+            handle.close()
+
+
+__all__ = ["CoordOptions", "PointStream", "open_points", "read_points", "read_stdin"]

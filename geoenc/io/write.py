@@ -1,0 +1,239 @@
+"""Writing points with new columns as GeoParquet 1.1 or CSV, streamed and atomic.
+
+:class:`PointWriter` takes batches (lon, lat, the input's attributes, new columns) and writes them to
+a temporary file beside the destination, renamed into place only when :meth:`PointWriter.close`
+succeeds: a failed run leaves no half-written output. ``-`` writes to stdout (Parquet is refused
+when stdout is a terminal).
+
+GeoParquet layout (see docs/formats.md): the input's attribute columns, float64 ``lon``/``lat``, the
+new columns (an embedding as ``fixed_size_list<float32>[D]``, or ``emb_0…`` with ``layout="columns"``),
+and a WKB ``geometry`` column described by ``geo`` metadata (version 1.1.0, OGC:CRS84). Provenance
+goes under the ``geoenc`` metadata key as JSON. Compression: zstd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pyarrow as pa
+
+from geoenc.errors import OutputError, UsageError
+from geoenc.io.formats import OUTPUT_FORMATS, check_format, format_from_path
+
+LAYOUTS = ("list", "columns")
+
+
+def _crs84_projjson() -> dict:
+    from pyproj import CRS
+
+    return CRS("OGC:CRS84").to_json_dict()
+
+
+def geo_metadata(bbox: list[float] | None = None) -> dict:
+    """The GeoParquet 1.1 ``geo`` metadata for a WKB point column named ``geometry`` in OGC:CRS84."""
+    col: dict[str, Any] = {"encoding": "WKB", "geometry_types": ["Point"], "crs": _crs84_projjson()}
+    if bbox is not None:
+        col["bbox"] = bbox
+    return {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": col}}
+
+
+def wkb_points(lon: np.ndarray, lat: np.ndarray) -> pa.Array:
+    """Little-endian WKB points built directly from coordinates (21 bytes each, no per-point objects)."""
+    n = lon.shape[0]
+    rec = np.empty(n, dtype=[("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+    rec["order"] = 1
+    rec["type"] = 1
+    rec["x"] = lon
+    rec["y"] = lat
+    offsets = np.arange(0, 21 * (n + 1), 21, dtype=np.int32)
+    return pa.BinaryArray.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(rec.tobytes())])
+
+
+def embedding_array(values: np.ndarray) -> pa.FixedSizeListArray:
+    """An (N, D) float array as ``fixed_size_list<float>[D]``."""
+    values = np.ascontiguousarray(values)
+    return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
+
+
+def check_output(dest: str | Path, overwrite: bool) -> None:
+    """Refuse an existing destination without ``overwrite``, and a destination in a missing folder."""
+    if str(dest) == "-":
+        return
+    path = Path(dest)
+    if path.is_dir():
+        raise OutputError(f"output {str(path)!r} is a directory: give a file name")
+    if path.exists() and not overwrite:
+        raise OutputError(f"output {str(path)!r} already exists: pass --overwrite to replace it")
+    if not path.parent.exists():
+        raise OutputError(f"folder {str(path.parent)!r} for the output does not exist: create it first")
+
+
+def resolve_output_format(dest: str | Path, fmt: str | None) -> str:
+    if fmt is not None:
+        return check_format(fmt, OUTPUT_FORMATS, "output format")
+    if str(dest) == "-":
+        return "parquet"
+    found = format_from_path(dest, OUTPUT_FORMATS)
+    if found is None:
+        raise UsageError(
+            f"cannot tell the output format from {str(dest)!r}: use a .parquet or .csv name, or --output-format"
+        )
+    return found
+
+
+class AtomicFile:
+    """A temporary file beside ``dest``, renamed onto it by :meth:`commit` and removed by :meth:`discard`."""
+
+    def __init__(self, dest: str | Path, overwrite: bool = False):
+        self.dest = Path(dest)
+        check_output(self.dest, overwrite)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.dest.name}.", suffix=".part", dir=self.dest.parent)
+        os.close(fd)
+        self.path = Path(tmp)
+        self.overwrite = overwrite
+
+    def commit(self) -> None:
+        if self.dest.exists() and not self.overwrite:
+            self.discard()
+            raise OutputError(f"output {str(self.dest)!r} appeared while writing: pass --overwrite to replace it")
+        os.replace(self.path, self.dest)
+
+    def discard(self) -> None:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+class PointWriter:
+    """Stream batches of points and new columns into GeoParquet or CSV, atomically.
+
+    Use as a context manager: on an exception the partial output is discarded.
+    """
+
+    def __init__(self, dest: str | Path, fmt: str | None = None, *, overwrite: bool = False,
+                 layout: str = "list", metadata: Mapping[str, Any] | None = None, geometry: bool = True):
+        self.fmt = resolve_output_format(dest, fmt)
+        if layout not in LAYOUTS:
+            raise UsageError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
+        if self.fmt == "csv":
+            layout = "columns"
+        self.layout = layout
+        self.metadata = dict(metadata or {})
+        self.geometry = geometry and self.fmt == "parquet"
+        self.dest = str(dest)
+        self.rows = 0
+        self._writer = None
+        self._schema: pa.Schema | None = None
+        if self.dest == "-":
+            if self.fmt == "parquet" and sys.stdout.isatty():
+                raise OutputError("refusing to write binary Parquet to a terminal: redirect stdout or use --output-format csv")
+            self._atomic = None
+            self._sink = pa.PythonFile(sys.stdout.buffer, mode="w")
+        else:
+            self._atomic = AtomicFile(dest, overwrite)
+            self._sink = str(self._atomic.path)
+
+    # -- building one batch's table ----------------------------------------------------------------
+    def _table(self, lon: np.ndarray, lat: np.ndarray, attrs: pa.Table | None,
+               columns: Mapping[str, Any]) -> pa.Table:
+        new: dict[str, pa.Array] = {"lon": pa.array(lon, pa.float64()), "lat": pa.array(lat, pa.float64())}
+        for name, values in columns.items():
+            if isinstance(values, np.ndarray) and values.ndim == 2:
+                if self.layout == "list":
+                    new[name] = embedding_array(values)
+                else:
+                    prefix = "emb" if name == "embedding" else name
+                    for j in range(values.shape[1]):
+                        new[f"{prefix}_{j}"] = pa.array(values[:, j])
+            else:
+                new[name] = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
+        if self.geometry:
+            new["geometry"] = wkb_points(lon, lat)
+        base = attrs if attrs is not None else None
+        if base is not None:
+            clash = [c for c in base.column_names if c in new]
+            base = base.drop_columns(clash) if clash else base
+            arrays = list(base.columns) + list(new.values())
+            names = base.column_names + list(new.keys())
+        else:
+            arrays, names = list(new.values()), list(new.keys())
+        return pa.Table.from_arrays(arrays, names=names)
+
+    def _schema_metadata(self, schema: pa.Schema) -> pa.Schema:
+        meta = dict(schema.metadata or {})
+        meta.pop(b"geo", None)
+        meta.pop(b"pandas", None)
+        if self.geometry:
+            meta[b"geo"] = json.dumps(geo_metadata()).encode()
+        if self.metadata:
+            meta[b"geoenc"] = json.dumps(self.metadata, sort_keys=True, default=str).encode()
+        return schema.with_metadata(meta)
+
+    def write(self, lon: np.ndarray, lat: np.ndarray, attrs: pa.Table | None = None,
+              columns: Mapping[str, Any] | None = None) -> None:
+        table = self._table(np.asarray(lon, np.float64), np.asarray(lat, np.float64), attrs, columns or {})
+        if self._writer is None:
+            self._open(table.schema)
+        elif not table.schema.equals(self._schema, check_metadata=False):
+            try:
+                table = table.cast(self._schema.remove_metadata() if self.fmt == "csv" else self._schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+                raise OutputError(
+                    "the input's columns change type between batches; convert the input to one schema first"
+                ) from None
+        self._writer.write_table(table if self.fmt == "csv" else table.replace_schema_metadata(self._schema.metadata))
+        self.rows += table.num_rows
+
+    def _open(self, schema: pa.Schema) -> None:
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            self._schema = self._schema_metadata(schema)
+            self._writer = pq.ParquetWriter(self._sink, self._schema, compression="zstd")
+        else:
+            import pyarrow.csv as pacsv
+
+            self._schema = schema
+            self._writer = pacsv.CSVWriter(self._sink, schema)
+
+    def close(self) -> None:
+        if self._writer is None:
+            raise OutputError("nothing was written: the input had no points")
+        self._writer.close()
+        if self._atomic is not None:
+            self._atomic.commit()
+        else:
+            sys.stdout.buffer.flush()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - the file is being thrown away anyway
+                pass
+        if self._atomic is not None:
+            self._atomic.discard()
+
+    def __enter__(self) -> "PointWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_points(dest: str | Path, lon: np.ndarray, lat: np.ndarray, attrs: pa.Table | None = None,
+                 columns: Mapping[str, Any] | None = None, *, fmt: str | None = None,
+                 metadata: Mapping[str, Any] | None = None, overwrite: bool = False, layout: str = "list") -> None:
+    """Write one table of points and new columns (see :class:`PointWriter`)."""
+    with PointWriter(dest, fmt, overwrite=overwrite, layout=layout, metadata=metadata) as w:
+        w.write(lon, lat, attrs, columns)
