@@ -49,10 +49,9 @@ def sniff_format(head: bytes) -> str:
         return "parquet"
     stripped = head.lstrip()
     if stripped.startswith(b"{"):
-        # One feature per line → newline-delimited; a FeatureCollection usually spans lines or starts
-        # with "type": "FeatureCollection".
+        # A FeatureCollection names itself near the start; one Feature per line is newline-delimited.
         first_line = stripped.split(b"\n", 1)[0]
-        if b"FeatureCollection" in first_line[:200] and not first_line.rstrip().endswith(b"}"):
+        if b"FeatureCollection" in first_line[:200]:
             return "geojson"
         if b'"Feature"' in first_line and first_line.rstrip().endswith(b"}"):
             return "ndjson"

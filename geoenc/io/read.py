@@ -188,6 +188,9 @@ def _geometry_values(col: pa.ChunkedArray | pa.Array, offset: int, centroid: boo
     import shapely
 
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    fast = _wkb_points_fast(arr)
+    if fast is not None:
+        return fast
     values = arr.to_numpy(zero_copy_only=False)
     try:
         if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
@@ -199,6 +202,21 @@ def _geometry_values(col: pa.ChunkedArray | pa.Array, offset: int, centroid: boo
     except shapely.errors.GEOSException as exc:
         raise InputError(f"geometry column {name!r} has invalid geometries near row {offset + 1}: {exc}") from None
     return points_from_geometries(geoms, offset, centroid)
+
+
+def _wkb_points_fast(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """x/y straight from the bytes when every value is a 2-D little-endian WKB point (21 bytes), else None."""
+    if not pa.types.is_binary(arr.type) or arr.null_count or len(arr) == 0:
+        return None
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    if not np.all(np.diff(offsets) == 21):
+        return None
+    raw = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]: offsets[-1]]
+    rec = raw.view(np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")]))
+    if not (np.all(rec["order"] == 1) and np.all(rec["type"] == 1)):
+        return None
+    return rec["x"].astype(np.float64), rec["y"].astype(np.float64)
 
 
 def _table_to_points(batch: pa.RecordBatch, stream: PointStream, offset: int, crs: str | None,

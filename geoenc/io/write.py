@@ -95,6 +95,9 @@ class AtomicFile:
         check_output(self.dest, overwrite)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.dest.name}.", suffix=".part", dir=self.dest.parent)
         os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a result file gets the usual permissions
         self.path = Path(tmp)
         self.overwrite = overwrite
 

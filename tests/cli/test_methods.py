@@ -1,0 +1,22 @@
+"""`geoenc methods`: the table and the JSON list of registered encoders."""
+
+import json
+
+from geoenc.encoders import encoder_names
+
+
+def test_methods_json_lists_every_encoder(cli):
+    res = cli("methods", "--json")
+    assert res.exit_code == 0
+    data = json.loads(res.stdout)
+    assert [d["name"] for d in data] == encoder_names()
+    sphere_m = next(d for d in data if d["name"] == "sphereM")
+    assert {p["name"] for p in sphere_m["params"]} >= {"frequency_num", "min_radius", "max_radius"}
+    assert sphere_m["dim"]
+
+
+def test_methods_table(cli):
+    res = cli("methods")
+    assert res.exit_code == 0
+    for name in ("xyz", "sphereM"):
+        assert name in res.stdout
