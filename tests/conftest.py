@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from geoenc.cli.main import app
-from geoenc.io import write_points
+from geoenc.io import Points, write_points
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -58,3 +58,37 @@ def geojson_file(tmp_path: Path) -> Path:
               "properties": {"name": n, "pop": i * 10}} for i, (n, x, y) in enumerate(zip(NAMES, LON, LAT))]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     return path
+
+
+# -- small trained models, shared by every test that needs one (trained once per session) ----------------
+
+def _points(n: int, seed: int, regression: bool = False) -> Points:
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(-180, 180, n)
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    label = (lat + 90) / 10 if regression else np.where(lon < -60, "west", np.where(lon < 60, "mid", "east"))
+    return Points(lon, lat, pa.table({"y": label}))
+
+
+@pytest.fixture(scope="session")
+def class_model(tmp_path_factory):
+    from geoenc.training import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("models") / "cls"
+    cfg = TrainConfig(label="y", method="xyz", net="ffn", net_params={"hidden": 64, "out": 32, "dropout": 0.0},
+                      epochs=25, batch_size=64, lr=3e-3, seed=0, device="cpu")
+    train(cfg, _points(600, 0), out_dir=out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def reg_model(tmp_path_factory):
+    from geoenc.training import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("models") / "reg"
+    cfg = TrainConfig(label="y", method="xyz", net="ffn", net_params={"hidden": 32, "out": 16}, epochs=3,
+                      batch_size=128, seed=0, device="cpu")
+    train(cfg, _points(600, 1, regression=True), out_dir=out)
+    return out
+
+

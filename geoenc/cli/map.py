@@ -1,0 +1,53 @@
+"""``geoenc map``: a trained model's predictions (or an encoder dimension) as a GeoTIFF on a lon/lat grid."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from geoenc.cli import options as o
+from geoenc.cli.progress import note, progress_bar
+from geoenc.errors import UsageError
+
+
+def map_cmd(
+    model: Annotated[Optional[str], typer.Argument(metavar="[MODEL]", help="A model directory from `geoenc train`.")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="GeoTIFF to write.")] = ...,
+    class_: Annotated[Optional[list[str]], typer.Option("--class", help="Map this class's probability (repeatable).")] = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Map the K classes with the highest mean probability.")] = None,
+    all_classes: Annotated[bool, typer.Option("--all", help="Map every class (one band each).")] = False,
+    argmax: Annotated[bool, typer.Option("--argmax", help="One band of the most probable class index (default).")] = False,
+    bbox: Annotated[Optional[str], typer.Option("--bbox", help="W,S,E,N in degrees (default: the whole globe).")] = None,
+    cell_deg: Annotated[float, typer.Option("--cell-deg", help="Cell size in degrees.")] = 0.5,
+    png: Annotated[Optional[str], typer.Option("--png", help="Also write a quick-look PNG picture.")] = None,
+    method: Annotated[Optional[str], typer.Option("--method", "-m", help="No model: map a position encoder's dimension.")] = None,
+    param: o.Params = None,
+    dim: Annotated[int, typer.Option("--dim", help="With --method: which output dimension to draw.")] = 0,
+    max_cells: Annotated[int, typer.Option("--max-cells", help="Refuse larger grids (cells × bands).")] = 2_000_000_000,
+    batch_size: o.BatchSize = 65_536,
+    device: o.Device = "auto",
+    overwrite: o.Overwrite = False,
+    quiet: o.Quiet = False,
+) -> None:
+    """Evaluate a model (or one dimension of a position encoding) on a regular lon/lat grid → GeoTIFF.
+
+    Example: geoenc map model/ --class FR --cell-deg 0.1 --bbox -10,35,30,60 -o fr.tif --png fr.png
+    """
+    from geoenc.maps.model_map import map_encoder, map_model
+
+    if (model is None) == (method is None):
+        raise UsageError("give a MODEL directory, or --method (with -p and --dim) to map a position encoder")
+    with progress_bar("mapping rows", quiet) as update:
+        if model is not None:
+            res = map_model(model, output, classes=class_, top_k=top_k, all_classes=all_classes, argmax=argmax,
+                            bbox=bbox, cell_deg=cell_deg, png=png, batch_size=batch_size, device=device,
+                            overwrite=overwrite, max_cells=max_cells, progress=update)
+        else:
+            res = map_encoder(method, o.parse_key_values(param), dim, output, bbox=bbox, cell_deg=cell_deg, png=png,
+                              device=device, overwrite=overwrite, max_cells=max_cells, progress=update)
+    note(f"wrote {res.width} × {res.height} cells, {len(res.bands)} band(s) ({res.kind}) → {res.path}", quiet)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("map")(map_cmd)

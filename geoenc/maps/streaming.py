@@ -1,0 +1,142 @@
+"""A GeoTIFF written in row blocks on a regular lon/lat grid: bounded memory for any size, atomic rename.
+
+Used for maps evaluated cell by cell (prediction maps, encoder dimensions), where a 0.05° global grid has
+26 million cells per band and must never be held whole.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from geoenc.errors import UsageError
+from geoenc.io.write import AtomicFile
+
+#: refuse grids larger than this many cells × bands unless the caller raises the limit
+DEFAULT_MAX_CELLS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A regular lon/lat grid: ``width`` × ``height`` cells of ``cell_deg`` starting at (west, north)."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+    cell_deg: float
+
+    @property
+    def width(self) -> int:
+        return max(1, int(math.ceil((self.east - self.west) / self.cell_deg - 1e-9)))
+
+    @property
+    def height(self) -> int:
+        return max(1, int(math.ceil((self.north - self.south) / self.cell_deg - 1e-9)))
+
+    @property
+    def transform(self):
+        from affine import Affine
+
+        return Affine(self.cell_deg, 0.0, self.west, 0.0, -self.cell_deg, self.north)
+
+    def row_centres(self, row0: int, nrows: int) -> np.ndarray:
+        """``(nrows·width, 2)`` lon/lat of the cell centres of rows ``row0 … row0+nrows-1`` (row-major)."""
+        lon = self.west + (np.arange(self.width) + 0.5) * self.cell_deg
+        lat = self.north - (np.arange(row0, row0 + nrows) + 0.5) * self.cell_deg
+        lat = np.clip(lat, -90.0, 90.0)
+        lon = np.where(lon > 180.0, lon - 360.0, lon)
+        lo, la = np.meshgrid(lon, lat)
+        return np.column_stack((lo.ravel(), la.ravel()))
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float]:
+    """``"W,S,E,N"`` in degrees → a checked tuple (global when None)."""
+    if text is None:
+        return (-180.0, -90.0, 180.0, 90.0)
+    try:
+        w, s, e, n = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"--bbox takes W,S,E,N in degrees (four numbers), got {text!r}") from None
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
+        raise UsageError(f"--bbox {text!r} is out of range: longitudes in [-180, 180], latitudes in [-90, 90]")
+    if w >= e:
+        raise UsageError(f"--bbox {text!r}: west ({w}) must be less than east ({e})")
+    if s >= n:
+        raise UsageError(f"--bbox {text!r}: south ({s}) must be less than north ({n})")
+    return w, s, e, n
+
+
+def make_grid(bbox: str | None, cell_deg: float, bands: int, max_cells: int = DEFAULT_MAX_CELLS) -> Grid:
+    if not (cell_deg > 0 and math.isfinite(cell_deg)):
+        raise UsageError(f"--cell-deg must be a positive number of degrees, got {cell_deg}")
+    w, s, e, n = parse_bbox(bbox)
+    grid = Grid(w, s, e, n, float(cell_deg))
+    cells = grid.width * grid.height
+    if cells * max(bands, 1) > max_cells or grid.width > 2**31 - 1 or grid.height > 2**31 - 1:
+        gb = cells * max(bands, 1) * 4 / 1e9
+        raise UsageError(
+            f"a {cell_deg}° grid over this extent is {grid.width:,} × {grid.height:,} cells × {bands} band(s) "
+            f"(≈{gb:,.1f} GB as float32), over the limit of {max_cells:,} cells: raise --cell-deg or shrink --bbox"
+        )
+    return grid
+
+
+class GridWriter:
+    """Write a grid's bands block by block into a tiled, compressed GeoTIFF with overviews, atomically."""
+
+    def __init__(self, dest: str | Path, grid: Grid, names: list[str], *, dtype: str = "float32",
+                 nodata: float | int = -9999.0, overwrite: bool = False, crs: str = "EPSG:4326",
+                 tags: dict | None = None, colormap: dict | None = None):
+        import rasterio
+
+        self.grid = grid
+        self.atomic = AtomicFile(dest, overwrite)
+        tiled = grid.width >= 256 and grid.height >= 256
+        profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=len(names), dtype=dtype,
+                       crs=crs, transform=grid.transform, nodata=nodata, compress="deflate",
+                       predictor=3 if dtype.startswith("float") else 2, tiled=tiled, BIGTIFF="IF_SAFER")
+        if tiled:
+            profile.update(blockxsize=256, blockysize=256)
+        self.ds = rasterio.open(self.atomic.path, "w", **profile)
+        for i, name in enumerate(names, start=1):
+            self.ds.set_band_description(i, name)
+        if tags:
+            self.ds.update_tags(**{k: str(v) for k, v in tags.items()})
+        if colormap:
+            self.ds.write_colormap(1, colormap)
+
+    def write_rows(self, row0: int, block: np.ndarray) -> None:
+        """``block``: ``(bands, nrows, width)`` values for rows ``row0 …``."""
+        from rasterio.windows import Window
+
+        self.ds.write(block, window=Window(0, row0, self.grid.width, block.shape[1]))
+
+    def close(self, overviews: bool = True) -> None:
+        from rasterio.enums import Resampling
+
+        if overviews:
+            factors = [f for f in (2, 4, 8, 16, 32) if min(self.grid.width, self.grid.height) // f >= 64]
+            if factors:
+                nearest = self.ds.dtypes[0].startswith("uint") or self.ds.dtypes[0].startswith("int")
+                self.ds.build_overviews(factors, Resampling.nearest if nearest else Resampling.average)
+        self.ds.close()
+        self.atomic.commit()
+
+    def abort(self) -> None:
+        try:
+            self.ds.close()
+        finally:
+            self.atomic.discard()
+
+    def __enter__(self) -> "GridWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
