@@ -73,14 +73,30 @@ def encode_file(source: Source, dest: str | Path, method: str | None = "sphereM"
                 fmt: str | None = None, output_format: str | None = None, coord_opts: CoordOptions | None = None,
                 layout: str = "list", batch_size: int = 65_536, device: str = "auto", dtype: str = "float32",
                 seed: int = 0, overwrite: bool = False, model: str | Path | None = None,
-                progress: Callable[[int, int | None], None] | None = None) -> EncodeResult:
+                progress: Callable[[int, int | None], None] | None = None,
+                raster: str | Path | None = None) -> EncodeResult:
     """Read points, encode them batch by batch, and write them with an ``embedding`` column.
 
     With ``model`` the embedding is the trained (or pretrained) location encoder's output instead of a
     bare position encoding. Memory stays bounded by the batch size whatever the input's size.
+    With ``model`` an image autoencoder (``geoenc autoencode``) and ``raster`` an image, the embedding is
+    the latent of the chip around each point, plus a ``recon_error`` column.
     """
+    from geoenc.imagery.autoencoder import is_autoencoder_dir
     from geoenc.io.write import check_output
 
+    if raster is not None or is_autoencoder_dir(model):
+        from geoenc.imagery.embed import encode_file_with_autoencoder
+        from geoenc.errors import UsageError
+
+        if not is_autoencoder_dir(model):
+            raise UsageError("--raster goes with --model AE_DIR, an image autoencoder written by `geoenc autoencode`")
+        if raster is None:
+            raise UsageError(f"model {model} is an image autoencoder: give the raster to cut chips from with --raster")
+        rows, dim = encode_file_with_autoencoder(
+            source, dest, model, raster, fmt=fmt, output_format=output_format, coord_opts=coord_opts,
+            layout=layout, batch_size=batch_size, device=device, overwrite=overwrite, progress=progress)
+        return EncodeResult(rows=rows, dim=dim, method="autoencoder")
     check_output(dest, overwrite)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     stream = open_points(source, fmt, coord_opts, batch_rows=batch_size)

@@ -18,6 +18,9 @@ def encode(
     param: o.Params = None,
     model: Annotated[Optional[str], typer.Option(
         "--model", help="A model directory from `geoenc train`/`pretrain`: write its learned embedding instead.")] = None,
+    raster: Annotated[Optional[str], typer.Option(
+        "--raster", help="With --model AE_DIR from `geoenc autoencode`: the image to cut chips from "
+        "(embedding = latent, plus recon_error).")] = None,
     batch_size: o.BatchSize = 65_536,
     device: o.Device = "auto",
     dtype: o.Dtype = "float32",
@@ -50,7 +53,7 @@ def encode(
             input, output, method, params, fmt=format, output_format=output_format,
             coord_opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon),
             layout=layout, batch_size=batch_size, device=device, dtype=dtype, seed=seed,
-            overwrite=overwrite, model=model, progress=update,
+            overwrite=overwrite, model=model, progress=update, raster=raster,
         )
     where = "stdout" if output == "-" else output
     note(f"encoded {result.rows:,} points with {result.method} ({result.dim} dims) → {where}", quiet)

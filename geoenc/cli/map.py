@@ -24,6 +24,9 @@ def map_cmd(
     method: Annotated[Optional[str], typer.Option("--method", "-m", help="No model: map a position encoder's dimension.")] = None,
     param: o.Params = None,
     dim: Annotated[int, typer.Option("--dim", help="With --method: which output dimension to draw.")] = 0,
+    raster: Annotated[Optional[str], typer.Option(
+        "--raster", help="With an autoencoder from `geoenc autoencode`: map its reconstruction error over this raster.")] = None,
+    stride: Annotated[Optional[int], typer.Option("--stride", help="With --raster: pixels between chip centres (default: the chip size).")] = None,
     max_cells: Annotated[int, typer.Option("--max-cells", help="Refuse larger grids (cells × bands).")] = 2_000_000_000,
     batch_size: o.BatchSize = 65_536,
     device: o.Device = "auto",
@@ -38,6 +41,17 @@ def map_cmd(
 
     if (model is None) == (method is None):
         raise UsageError("give a MODEL directory, or --method (with -p and --dim) to map a position encoder")
+    if model is not None:
+        from geoenc.imagery.autoencoder import is_autoencoder_dir
+
+        if is_autoencoder_dir(model) or raster is not None:
+            if raster is None or not is_autoencoder_dir(model):
+                raise UsageError("--raster goes with an autoencoder directory from `geoenc autoencode` (and it needs one)")
+            from geoenc.imagery.embed import reconstruction_error_map
+
+            path = reconstruction_error_map(model, raster, output, stride=stride, device=device, overwrite=overwrite)
+            note(f"wrote the reconstruction-error map of {raster} → {path}", quiet)
+            return
     with progress_bar("mapping rows", quiet) as update:
         if model is not None:
             res = map_model(model, output, classes=class_, top_k=top_k, all_classes=all_classes, argmax=argmax,
