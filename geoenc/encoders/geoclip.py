@@ -1,0 +1,88 @@
+"""GeoCLIP's location code (Vivanco, Nayak & Shah, NeurIPS 2023): Equal Earth projection, then
+Gaussian random Fourier features at several scales."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from geoenc.encoders.base import PositionEncoder, cast_like, check_int, check_range, to_radians, wants_grad
+from geoenc.encoders.registry import register
+from geoenc.errors import ParameterError
+
+# Equal Earth projection (Šavrič, Patterson & Jenny 2018), unit sphere.
+_A1, _A2, _A3, _A4 = 1.340264, -0.081106, 0.000893, 0.003796
+_M = math.sqrt(3.0) / 2.0
+#: GeoCLIP's scale factor: (x, y) · SF / 180 puts x in [−1, 1]
+_SF = 66.50336
+
+
+def equal_earth(lonlat: Tensor) -> Tensor:
+    """Equal Earth (x, y) on the unit sphere, scaled by 66.50336/180 as in GeoCLIP: x ∈ [−1, 1]."""
+    lon, lat = to_radians(lonlat)
+    theta = torch.asin(_M * torch.sin(lat))
+    t2 = theta * theta
+    t6 = t2 * t2 * t2
+    denom = 3.0 * (9.0 * _A4 * t6 * t2 + 7.0 * _A3 * t6 + 3.0 * _A2 * t2 + _A1)
+    x = 2.0 * math.sqrt(3.0) * lon * torch.cos(theta) / denom
+    y = theta * (_A1 + _A2 * t2 + _A3 * t6 + _A4 * t6 * t2)
+    return torch.stack((x, y), dim=-1) * (_SF / 180.0)
+
+
+@register("geoclip")
+class GeoCLIP(PositionEncoder):
+    r"""Equal Earth projection ``e``, then per scale σ: ``[cos(2π B_σ e), sin(2π B_σ e)]``.
+
+    ``B_σ`` is a (W, 2) matrix with N(0, σ²) entries (W = ``frequency_num``), drawn from ``seed``
+    and kept as a buffer. Defaults are GeoCLIP's: σ = 2^0, 2^4, 2^8 and W = 256, so
+    2·W·(number of scales) = 1,536 features. GeoCLIP sends each scale through its own MLP and
+    sums the results; here the scales are concatenated and the net that follows mixes them.
+    """
+
+    dim_formula = "2·W·len(sigmas)"
+    summary = "GeoCLIP: Equal Earth projection + multi-scale Gaussian random Fourier features"
+    param_docs = {
+        "frequency_num": "random frequencies W per scale",
+        "sigmas": "standard deviations of the frequencies, one per scale (comma separated)",
+        "seed": "seed of the random frequencies",
+    }
+
+    def __init__(self, *, frequency_num: int = 256, sigmas: tuple[float, ...] = (1.0, 16.0, 256.0),
+                 seed: int = 0) -> None:
+        super().__init__()
+        check_int("frequency_num", frequency_num, 1, 100_000)
+        check_int("seed", seed, 0, None)
+        sigmas = tuple(float(s) for s in sigmas)
+        if not 1 <= len(sigmas) <= 16:
+            raise ParameterError(f"parameter sigmas={sigmas!r} is not valid: give 1 to 16 values")
+        for sg in sigmas:
+            check_range("sigmas", sg, 0.0, 1e6, lo_open=True)
+        gen = torch.Generator().manual_seed(seed)
+        freqs = torch.cat([torch.randn(frequency_num, 2, generator=gen, dtype=torch.float64) * sg
+                           for sg in sigmas])
+        self.register_buffer("freqs", freqs)  # (K·W, 2)
+        self.width = frequency_num
+        self.n_scales = len(sigmas)
+        self._remember(frequency_num=frequency_num, sigmas=sigmas, seed=seed)
+
+    @property
+    def embedding_dim(self) -> int:
+        return 2 * self.width * self.n_scales
+
+    def forward(self, lonlat: Tensor) -> Tensor:
+        e = equal_earth(lonlat)
+        b = cast_like(self.freqs * (2.0 * math.pi), e)  # (K·W, 2)
+        # 2π·B e as two broadcast products (a matrix product with an inner size of 2 is slower)
+        proj = torch.addcmul(e[:, 1:2] * b[:, 1], e[:, 0:1], b[:, 0])  # (N, K·W)
+        n = e.shape[0]
+        if wants_grad(proj):
+            c = torch.cos(proj).view(n, self.n_scales, 1, self.width)
+            s = torch.sin(proj).view(n, self.n_scales, 1, self.width)
+            return torch.cat((c, s), dim=2).reshape(n, -1)
+        out = torch.empty(n, self.n_scales, 2, self.width, dtype=e.dtype, device=e.device)
+        p3 = proj.view(n, self.n_scales, self.width)
+        torch.cos(p3, out=out[:, :, 0])
+        torch.sin(p3, out=out[:, :, 1])
+        return out.view(n, -1)
