@@ -1,0 +1,148 @@
+"""``geoenc geobias``: geo-bias scores of per-point predictions (SSI, Gi* hot spots, Moran's I, latitude bands)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from geoenc.cli import options as o
+from geoenc.cli.progress import note, progress_bar
+
+RADIUS_KM = 318.55  # = geoenc.metrics.ssi.DEFAULT_RADIUS_KM rounded (0.05 rad); not imported: keeps `geoenc` startup light
+
+PredsArg = Annotated[list[str], typer.Argument(
+    metavar="PREDS...", help="Prediction files (from `geoenc predict` with labels); several = side-by-side comparison.")]
+Report = Annotated[str, typer.Option(
+    "--output", "-o", help="Per-point report, GeoParquet (.parquet) or CSV; with several PREDS one file per input "
+                           "(report.<input>.parquet).", rich_help_panel="Output")]
+
+
+def _clean(obj):
+    """NaN/inf → None so that --json prints valid JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _f(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _print_tables(summaries: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, width=max(130, Console().width))
+    t = Table(title="Geo-bias (SSI: mean over low-performance centres, higher = less random)")
+    for col in ("file", "points", "bad %", "SSI unmarked", "SSI marked", "Moran's I", "p", "hot 99/95/90",
+                "cold 99/95/90"):
+        t.add_column(col, justify="left" if col == "file" else "right", no_wrap=col == "file")
+    def ssi(s: dict, key: str) -> str:
+        if key + "_baseline" in s:
+            return f"{_f(s[key])} ({_f(s[key + '_baseline'])})"
+        return _f(s[key])
+
+    for s in summaries:
+        b = s["gi_bins"]
+        t.add_row(Path(s["file"]).name, f"{s['n_points']:,}", f"{100 * s['bad_rate']:.1f}", ssi(s, "unmarked_ssi"),
+                  ssi(s, "marked_ssi"), _f(s["moran_i"]), f"{s['moran_p']:.2g}", f"{b['3']}/{b['2']}/{b['1']}",
+                  f"{b['-3']}/{b['-2']}/{b['-1']}")
+    console.print(t)
+    if any("marked_ssi_baseline" in s for s in summaries):
+        console.print("SSI in brackets: mean over random permutations of the outcome (--baseline)")
+    if len(summaries) == 1:
+        bands = summaries[0]["latitude_bands"]
+        metric = "accuracy" if "accuracy" in bands[0] else "mean_error"
+        lt = Table(title="By latitude band")
+        for col in ("latitude", "points", "bad %", metric.replace("_", " ")):
+            lt.add_column(col, justify="right")
+        for row in bands:
+            bad = "–" if row["bad_rate"] is None else f"{100 * row['bad_rate']:.1f}"
+            lt.add_row(row["band"], f"{row['n']:,}", bad, _f(row[metric], 4))
+        console.print(lt)
+
+
+def geobias(
+    preds: PredsArg,
+    output: Report,
+    value: Annotated[Optional[str], typer.Option(
+        "--value", help="A 0/1 performance column (1 = good), e.g. hit@1 (default when present).")] = None,
+    error: Annotated[Optional[str], typer.Option(
+        "--error", help="A continuous error column, e.g. abs_error (default without hit@1); needs --threshold.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(
+        "--threshold", help="Low performance = error above this (in the error column's unit).")] = None,
+    radius_km: Annotated[float, typer.Option(
+        "--radius-km", help="SSI neighbourhood radius (default 0.05 rad, as in the TorchSpatial results).")] = RADIUS_KM,
+    k: Annotated[int, typer.Option("--k", help="SSI neighbourhood: at most this many nearest points.")] = 400,
+    gi_k: Annotated[int, typer.Option("--gi-k", help="Gi* and Moran's I: k nearest neighbours.")] = 8,
+    band_km: Annotated[Optional[float], typer.Option(
+        "--band-km", help="Gi*: distance-band weights of this radius instead of k nearest neighbours.")] = None,
+    fdr: Annotated[bool, typer.Option("--fdr", help="Gi* bins from Benjamini–Hochberg adjusted p-values.")] = False,
+    centres: Annotated[str, typer.Option(
+        "--ssi-centres", help="SSI at low-performance points (low, the paper's summary) or at every point (all).")] = "low",
+    baseline: Annotated[int, typer.Option(
+        "--baseline", help="Also SSI of N random permutations of the outcome over the same points (a chance level).")] = 0,
+    seed: o.Seed = 0,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", help="Processes for SSI (-1 = all CPU cores); results do not depend on it.",
+        rich_help_panel="Compute")] = -1,
+    raster: Annotated[Optional[str], typer.Option(
+        "--raster", help="Also write a GeoTIFF: mean Gi* z, low-performance rate and count per cell.",
+        rich_help_panel="Output")] = None,
+    cell_deg: Annotated[float, typer.Option("--cell-deg", help="Raster cell size in degrees.",
+                                            rich_help_panel="Output")] = 1.0,
+    png: Annotated[Optional[str], typer.Option("--png", help="Also write a PNG map of hot and cold spots.",
+                                               rich_help_panel="Output")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (one object per file).")] = False,
+    overwrite: o.Overwrite = False,
+    output_format: o.OutputFormat = None,
+    format: o.InputFormat = None,
+    lon_col: o.LonCol = None,
+    lat_col: o.LatCol = None,
+    geometry_col: o.GeometryCol = None,
+    crs: o.Crs = None,
+    centroid: o.Centroid = False,
+    wrap_lon: o.WrapLon = False,
+    quiet: o.Quiet = False,
+) -> None:
+    """Geo-bias of a model's per-point performance: SSI scores, Gi* hot spots, Moran's I, latitude bands.
+
+    Low performance: hit@1 = 0, or an error above --threshold. Summary on stdout (table or --json),
+    per-point scores in the report (ssi_unmarked, ssi_marked, gi_z, gi_p, gi_bin …).
+
+    Example: geoenc geobias preds.parquet -o geobias.parquet --png hotspots.png
+    """
+    from geoenc.errors import UsageError
+    from geoenc.metrics.report import run_geobias
+
+    if raster is None and cell_deg != 1.0:
+        raise UsageError("--cell-deg needs --raster")
+    with progress_bar("SSI centres", quiet) as update:
+        results = run_geobias(
+            preds, output, value=value, error=error, threshold=threshold, radius_km=radius_km, k=k, gi_k=gi_k,
+            band_km=band_km, fdr=fdr, centres=centres, baseline=baseline, seed=seed, n_jobs=jobs, raster=raster,
+            cell_deg=cell_deg, png=png,
+            overwrite=overwrite, fmt=format, output_format=output_format,
+            coord_options=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon),
+            progress=lambda src, done, total: update(done, total, file=Path(src).name),
+            log=lambda msg: note(msg, quiet),
+        )
+    summaries = [_clean(r.summary()) for r in results]
+    if as_json:
+        typer.echo(json.dumps(summaries, indent=2))
+    else:
+        _print_tables(summaries)
+    written = ", ".join(str(p) for p in (output, raster, png) if p is not None)
+    note(f"geobias: {len(results)} file(s) scored → {written}", quiet)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("geobias")(geobias)

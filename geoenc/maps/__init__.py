@@ -1,0 +1,1 @@
+"""Grids, rasters and pictures of points (no torch, no typer)."""
