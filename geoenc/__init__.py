@@ -6,11 +6,14 @@ The Python API::
     geoenc.list_encoders()                          # what is registered
     enc = geoenc.get_encoder("sphereM", frequency_num=32)
     emb = geoenc.encode(lonlat, "sphereM")          # (N, 2) degrees → (N, D) numpy
+    model = geoenc.load_model("model/")             # a directory from `geoenc train` / `geoenc pretrain`
+    probs = model.predict(lonlat)                   # class probabilities or values
 """
 
 __version__ = "0.1.0"
 
 from geoenc.encoders import get_encoder, list_encoders  # noqa: E402
 from geoenc.encoding import encode, encode_file  # noqa: E402
+from geoenc.models import load_model  # noqa: E402
 
-__all__ = ["__version__", "encode", "encode_file", "get_encoder", "list_encoders"]
+__all__ = ["__version__", "encode", "encode_file", "get_encoder", "list_encoders", "load_model"]

@@ -54,7 +54,7 @@ def predict(
     from geoenc.io import check_output, read_points, write_points
     from geoenc.models import load_model
     from geoenc.models.predict import predict_points
-    from geoenc.training.loop import resolve_device
+    from geoenc.device import resolve_device
 
     check_output(output, overwrite)
     loaded = load_model(model, device=resolve_device(device))

@@ -38,4 +38,4 @@ def progress_bar(description: str, quiet: bool = False) -> Iterator[Callable[...
 def note(message: str, quiet: bool = False) -> None:
     """A summary line on stderr (never stdout, which carries data)."""
     if not quiet:
-        stderr.print(message, highlight=False)
+        stderr.print(message, highlight=False, soft_wrap=True)

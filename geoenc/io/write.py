@@ -169,6 +169,18 @@ class PointWriter:
             arrays, names = list(new.values()), list(new.keys())
         return pa.Table.from_arrays(arrays, names=names)
 
+    @staticmethod
+    def _csv_safe(table: pa.Table) -> pa.Table:
+        """CSV cells are text: nested columns (lists, structs) of the input become JSON strings."""
+        for i, f in enumerate(table.schema):
+            t = f.type
+            if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or pa.types.is_struct(t) \
+                    or pa.types.is_map(t):
+                text = pa.array([None if v is None else json.dumps(v, default=str) for v in table.column(i).to_pylist()],
+                                pa.string())
+                table = table.set_column(i, f.name, text)
+        return table
+
     def _schema_metadata(self, schema: pa.Schema) -> pa.Schema:
         meta = dict(schema.metadata or {})
         meta.pop(b"geo", None)
@@ -182,6 +194,8 @@ class PointWriter:
     def write(self, lon: np.ndarray, lat: np.ndarray, attrs: pa.Table | None = None,
               columns: Mapping[str, Any] | None = None) -> None:
         table = self._table(np.asarray(lon, np.float64), np.asarray(lat, np.float64), attrs, columns or {})
+        if self.fmt == "csv":
+            table = self._csv_safe(table)
         if self._writer is None:
             self._open(table.schema)
         elif not table.schema.equals(self._schema, check_metadata=False):

@@ -90,7 +90,9 @@ def write_model_dir(path: str | os.PathLike, model: nn.Module, config: dict[str,
     parent = out.parent if str(out.parent) else Path(".")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     try:
-        save_file(state_tensors(model), str(tmp / WEIGHTS), metadata={"format": "pt", "producer": "geoenc"})
+        # one metadata key only: safetensors writes a dict's keys in no fixed order, and the file's hash must
+        # be the same for the same weights (deterministic runs give byte-identical model directories)
+        save_file(state_tensors(model), str(tmp / WEIGHTS), metadata={"format": "pt"})
         cfg = {"format_version": FORMAT_VERSION, "geoenc_version": geoenc.__version__,
                "torch_version": torch.__version__, **config, "weights_sha256": sha256_file(tmp / WEIGHTS)}
         (tmp / CONFIG).write_text(dumps(cfg) + "\n")
@@ -146,6 +148,9 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
             f"model {d} has format_version {version}, newer than this geoenc supports ({FORMAT_VERSION}): "
             "upgrade geoenc"
         )
+    if cfg.get("kind") == "autoencoder":
+        raise ModelError(f"model {d} is an image autoencoder from `geoenc autoencode`: use it with "
+                         "`geoenc encode --model DIR --raster RASTER` or `geoenc map DIR --raster RASTER`")
     for key in ("encoder", "net", "task", "n_outputs", "weights_sha256"):
         if key not in cfg:
             raise ModelError(f"model {d}: {CONFIG} lacks {key!r}; the folder is damaged, retrain the model")

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from geoenc.device import resolve_device
 from geoenc.errors import InputError, ModelError, ParameterError
 from geoenc.metrics.classification import classification_metrics
 from geoenc.metrics.regression import regression_metrics
@@ -72,14 +73,6 @@ class TrainResult:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ParameterError("--device cuda was asked for but no CUDA device is available: use --device cpu")
-    return torch.device(name)
-
-
 def _dist_info() -> tuple[int, int]:
     try:
         return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))

@@ -61,3 +61,12 @@ def test_refuses_existing_without_overwrite(tmp_path):
     with pytest.raises(OutputError, match="--overwrite"):
         write_points(path, np.array([1.0]), np.array([2.0]))
     assert path.read_text() == "keep"
+
+
+def test_csv_output_turns_list_columns_into_json(tmp_path):
+    path = tmp_path / "o.csv"
+    write_points(path, np.array([1.0]), np.array([2.0]), pa.table({"feats": [[1.5, 2.0]], "k": ["v"]}),
+                 {"embedding": np.ones((1, 2), np.float32)})
+    header, row = path.read_text().splitlines()
+    assert header == '"feats","k","lon","lat","emb_0","emb_1"'
+    assert row.startswith('"[1.5, 2.0]","v",1,2,1,1')
