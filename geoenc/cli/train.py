@@ -44,6 +44,14 @@ def train(
     seed: Annotated[Optional[int], _opt("--seed", help="Seed for initialisation, batches, splits and negatives (default 0).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda.", rich_help_panel="Compute")] = None,
     amp: Annotated[Optional[str], typer.Option("--amp", help="Mixed precision on CUDA: auto (bf16), bf16, fp16 or off.", rich_help_panel="Compute")] = None,
+    init: Annotated[Optional[str], typer.Option(
+        "--init", help="Start the location encoder from a `geoenc pretrain` (or `train`) directory; its encoder and "
+        "net are used unless -m/--net say otherwise.", rich_help_panel="Model")] = None,
+    freeze_encoder: Annotated[bool, typer.Option(
+        "--freeze-encoder", help="With --init: train only the head on the fixed pretrained encoder.",
+        rich_help_panel="Model")] = False,
+    train_fraction: Annotated[Optional[float], _opt(
+        "--train-fraction", help="Train on a seeded, class-stratified fraction of TRAIN's labels (e.g. 0.05).")] = None,
     config: Annotated[Optional[str], _opt("--config", help="YAML file of training settings; options given here win.")] = None,
     resume: Annotated[bool, _opt("--resume", help="Continue an interrupted run saved in MODEL_DIR.")] = False,
     overwrite: o.Overwrite = False,
@@ -81,6 +89,14 @@ def train(
         "lr_schedule": lr_schedule, "lr_decay": lr_decay, "patience": patience, "seed": seed, "device": device,
         "amp": amp,
     }
+    if init is not None:
+        from geoenc.pretrain.finetune import encoder_settings
+
+        settings.update(encoder_settings(init))  # the pretrained encoder and net, unless given below
+        settings["init"] = init
+    if freeze_encoder:
+        given["freeze_encoder"] = True
+    given["train_fraction"] = train_fraction
     settings.update({k: v for k, v in given.items() if v is not None})
     if param:
         settings["method_params"] = o.parse_key_values(param, "-p")

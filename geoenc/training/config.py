@@ -50,8 +50,18 @@ class TrainConfig:
     device: str = "auto"
     amp: str = "auto"
     cache_encoding: bool = True
+    #: a model directory from `geoenc pretrain` (or `geoenc train`) whose location encoder starts this one
+    init: str | None = None
+    #: keep the initialised location encoder fixed (train only the head: a linear probe)
+    freeze_encoder: bool = False
+    #: train on a seeded, class-stratified fraction of the training labels (CSP's few-shot protocol)
+    train_fraction: float = 1.0
 
     def validate(self) -> "TrainConfig":
+        if not (0 < float(self.train_fraction) <= 1):
+            raise ParameterError(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
+        if self.freeze_encoder and not self.init:
+            raise ParameterError("--freeze-encoder needs --init PRETRAINED_DIR (a random encoder would stay random)")
         if self.task is not None and self.task not in LOSSES:
             raise ParameterError(f"task {self.task!r} is not valid: choose one of {', '.join(LOSSES)}")
         all_losses = sorted({x for v in LOSSES.values() for x in v})

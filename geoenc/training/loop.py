@@ -209,6 +209,12 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
         y_val = D.encode_labels(va, task, classes, stats) if va is not None and len(va) else None
     if va is not None and len(va) == 0:
         va = None
+    if cfg.train_fraction < 1:
+        from geoenc.pretrain.finetune import stratified_fraction
+
+        keep = stratified_fraction(y_tr if task == "classification" else np.zeros(len(tr)), cfg.train_fraction,
+                                   cfg.seed)
+        tr, y_tr = tr.subset(keep), y_tr[keep]
     n_outputs = 1 if task == "regression" else len(classes)
 
     # model ------------------------------------------------------------------------------------------
@@ -229,6 +235,10 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
     feat_dim = int(tr.features.shape[1]) if tr.features is not None else None
     model = LocationModel(LocationEncoder(position, body), task, n_outputs,
                           feature_dim=feat_dim, feature_hidden=cfg.feature_hidden).to(device)
+    if cfg.init:
+        from geoenc.pretrain.finetune import apply_pretrained
+
+        apply_pretrained(model, cfg.init, freeze_encoder=cfg.freeze_encoder)
 
     model_config = {
         "encoder": {"name": position.name or cfg.method, "params": position.params},
@@ -238,6 +248,8 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
         "features": ({"column": cfg.features, "dim": feat_dim, "hidden": cfg.feature_hidden} if feat_dim else None),
         "embedding_dim": model.embedding_dim, "seed": cfg.seed,
         "n_train": len(tr), "n_val": len(va) if va is not None else 0,
+        "init": str(cfg.init) if cfg.init else None, "freeze_encoder": bool(cfg.freeze_encoder),
+        "train_fraction": float(cfg.train_fraction),
     }
 
     # data on the device ---------------------------------------------------------------------------
