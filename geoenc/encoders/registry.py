@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from geoenc.encoders.base import PositionEncoder
+from geoenc.params import parse_text
 from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
 
 _REGISTRY: dict[str, type[PositionEncoder]] = {}
@@ -129,42 +130,13 @@ def _convert_value(cls: type[PositionEncoder], key: str, value: Any, typ: Any) -
 def _convert(cls: type[PositionEncoder], key: str, value: Any, typ: Any) -> Any:
     if not isinstance(value, str):
         return _convert_value(cls, key, value, typ)
-    origin = typing.get_origin(typ)
-    args = typing.get_args(typ)
-    if origin is typing.Union or str(origin) == "types.UnionType":
-        # Optional[X]: "none" → None, else X
-        if value.strip().lower() in ("none", "null", ""):
-            return None
-        typ = next(a for a in args if a is not type(None))
-        origin = typing.get_origin(typ)
-        args = typing.get_args(typ)
     try:
-        if typ is bool:
-            low = value.strip().lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
-        if typ is int:
-            as_float = float(value)
-            if not as_float.is_integer():
-                raise ValueError(value)
-            return int(as_float)
-        if typ is float:
-            return float(value)
-        if origin is tuple:
-            parts = [p for p in value.replace(";", ",").split(",") if p.strip()]
-            inner = args[0] if args else float
-            return tuple(inner(p) for p in parts)
-        if typ is str or typing.get_origin(typ) is typing.Literal:
-            return value
+        return parse_text(value, typ)
     except (ValueError, TypeError):
         tname = getattr(typ, "__name__", str(typ))
         raise ParameterError(
             f"parameter {key}={value!r} for method {cls.name!r} is not a valid {tname}"
         ) from None
-    return value
 
 
 def get_encoder_class(name: str) -> type[PositionEncoder]:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from torch import nn
 
+from geoenc.params import parse_text
 from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
 
 
@@ -79,25 +80,11 @@ def _convert(net: str, key: str, value: Any, typ: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        if typ is bool:
-            low = value.strip().lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
-        if typ is int:
-            as_float = float(value)
-            if not as_float.is_integer():
-                raise ValueError(value)
-            return int(as_float)
-        if typ is float:
-            return float(value)
+        return parse_text(value, typ)
     except (ValueError, TypeError):
         raise ParameterError(
             f"net parameter {key}={value!r} for net {net!r} is not a valid {getattr(typ, '__name__', typ)}"
         ) from None
-    return value
 
 
 def resolve_net_params(name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
