@@ -89,19 +89,27 @@ def train(
         "lr_schedule": lr_schedule, "lr_decay": lr_decay, "patience": patience, "seed": seed, "device": device,
         "amp": amp,
     }
+    pre: dict[str, Any] = {}
     if init is not None:
+        from geoenc.encoders import get_encoder_class
         from geoenc.pretrain.finetune import encoder_settings
 
-        settings.update(encoder_settings(init))  # the pretrained encoder and net, unless given below
+        pre = encoder_settings(init)
+        # the pretrained encoder and net by default; its parameters only when the same encoder/net is used
+        # (a different -m or --net then fails apply_pretrained's compatibility check with a clear message)
+        if method is None or get_encoder_class(method).name == get_encoder_class(pre["method"]).name:
+            settings.update(method=pre["method"], method_params=pre["method_params"])
+        if net is None or net.strip().lower() == str(pre["net"]).lower():
+            settings.update(net=pre["net"], net_params=pre["net_params"])
         settings["init"] = init
     if freeze_encoder:
         given["freeze_encoder"] = True
     given["train_fraction"] = train_fraction
     settings.update({k: v for k, v in given.items() if v is not None})
-    if param:
-        settings["method_params"] = o.parse_key_values(param, "-p")
+    if param:  # with --init, given -p values override the pretrained ones
+        settings["method_params"] = {**settings.get("method_params", {}), **o.parse_key_values(param, "-p")}
     if net_param:
-        settings["net_params"] = o.parse_key_values(net_param, "-n")
+        settings["net_params"] = {**settings.get("net_params", {}), **o.parse_key_values(net_param, "-n")}
     cfg = TrainConfig.from_dict(settings).validate()
     if cfg.label is None:
         raise UsageError("pass the label column with --label (or `label:` in --config)")

@@ -88,3 +88,13 @@ def test_cli_init_uses_the_pretrained_encoder(cli, tmp_path, pretrained):
     res = cli("train", src, "--label", "y", "--freeze-encoder", "-o", tmp_path / "m2")
     assert res.exit_code == 2 and "--init" in res.stderr
     assert not (tmp_path / "m2").exists()
+
+
+def test_cli_init_with_another_method_is_a_clear_model_error(cli, tmp_path, pretrained):
+    pts = _points()
+    src = tmp_path / "train.parquet"
+    write_points(src, pts.lon, pts.lat, pts.attrs)
+    res = cli("train", src, "--label", "y", "--init", pretrained, "-m", "xyz", "--epochs", "1", "-o", tmp_path / "m")
+    assert res.exit_code == 1, res.stderr
+    assert "use the same --method" in res.stderr and "xyz" in res.stderr
+    assert not (tmp_path / "m").exists()

@@ -1,0 +1,117 @@
+"""Pre-training configuration: typed defaults in one dataclass, saved beside the pretrained model."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
+from geoenc.pretrain.objectives import CLIP_INIT_TEMPERATURE, OBJECTIVES
+
+#: temperature keys: ``b`` in-batch (mc-bld's L_B, mc, nce), ``l`` random locations (L_L),
+#: ``d`` SimCSE dropout positives (L_D), ``clip`` the initial value of CLIP's learnable temperature
+DEFAULT_TEMPERATURES = {"b": 0.1, "l": 0.1, "d": 0.1, "clip": CLIP_INIT_TEMPERATURE}
+#: mc-bld term weights: ``l`` = w_L, ``d`` = w_D (L_B has weight 1)
+DEFAULT_WEIGHTS = {"l": 1.0, "d": 1.0}
+DEVICES = ("auto", "cpu", "cuda")
+RANDOM_EXTENTS = ("sphere", "data")
+
+
+@dataclass
+class PretrainConfig:
+    """Everything that decides a pre-training run (the data file aside).
+
+    ``features`` names the list column of the other modality (image embeddings, covariates …);
+    ``method``/``method_params`` and ``net``/``net_params`` define the location encoder exactly as in
+    :class:`geoenc.training.TrainConfig` (so a pretrained encoder can initialise a ``geoenc train`` model).
+    ``n_random`` random locations per batch serve as negatives (``0`` → as many as the batch), drawn
+    uniformly on the whole sphere (``random_extent="sphere"``, CSP) or, for a regional data set, on the
+    part of the sphere inside the data's lon/lat bounding box (``"data"``).
+    """
+
+    features: str | None = None
+    method: str = "sphereM"
+    method_params: dict[str, Any] = field(default_factory=dict)
+    net: str | None = None
+    net_params: dict[str, Any] = field(default_factory=dict)
+    objective: str = "mc-bld"
+    temperatures: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TEMPERATURES))
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    n_random: int = 0
+    random_extent: str = "sphere"
+    projection_hidden: int = 256
+    epochs: int = 30
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> "PretrainConfig":
+        if self.objective not in OBJECTIVES:
+            raise UnknownNameError(f"unknown objective {self.objective!r}{did_you_mean(str(self.objective), OBJECTIVES)}; "
+                                   f"known objectives: {', '.join(OBJECTIVES)}")
+        self.temperatures = _merge("temperature", self.temperatures, DEFAULT_TEMPERATURES)
+        self.weights = _merge("weight", self.weights, DEFAULT_WEIGHTS)
+        for k, v in self.temperatures.items():
+            if not (math.isfinite(v) and v > 0):
+                raise ParameterError(f"temperature {k}={v!r} must be a finite number > 0")
+        for k, v in self.weights.items():
+            if not (math.isfinite(v) and v >= 0):
+                raise ParameterError(f"weight {k}={v!r} must be a finite number >= 0")
+        for name, lo in (("epochs", 1), ("batch_size", 2), ("projection_hidden", 1), ("n_random", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ParameterError(f"{name}={v!r} must be an integer >= {lo}")
+        if not (self.lr > 0):
+            raise ParameterError(f"lr={self.lr!r} must be > 0")
+        if not (self.weight_decay >= 0):
+            raise ParameterError(f"weight_decay={self.weight_decay!r} must be >= 0")
+        if self.random_extent not in RANDOM_EXTENTS:
+            raise ParameterError(f"random_extent={self.random_extent!r} is not valid: choose one of "
+                                 f"{', '.join(RANDOM_EXTENTS)}")
+        if self.device not in DEVICES:
+            raise ParameterError(f"device={self.device!r} is not valid: choose one of {', '.join(DEVICES)}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _merge(what: str, given: dict[str, Any] | None, defaults: dict[str, float]) -> dict[str, float]:
+    out = dict(defaults)
+    for key, value in (given or {}).items():
+        k = str(key).strip().lower()
+        if k not in defaults:
+            raise ParameterError(f"unknown {what} {key!r}{did_you_mean(str(key), list(defaults))}; "
+                                 f"known: {', '.join(defaults)}")
+        try:
+            out[k] = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{what} {key}={value!r} is not a number") from None
+    return out
+
+
+def parse_scalars(items: list[str] | None, what: str, all_keys: tuple[str, ...]) -> dict[str, str]:
+    """``["0.2"]`` → every key of ``all_keys`` 0.2; ``["b=0.1,l=0.5", "d=1"]`` → those keys (CLI helper)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        for part in str(item).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            key, sep, value = part.partition("=")
+            if not sep:
+                out.update({k: key for k in all_keys})
+            elif not key.strip():
+                raise ParameterError(f"--{what} takes VALUE or KEY=VALUE, got {part!r}")
+            else:
+                out[key.strip()] = value.strip()
+    return out
