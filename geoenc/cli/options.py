@@ -51,6 +51,15 @@ Params = Annotated[Optional[list[str]], typer.Option(
     "--param", "-p", metavar="KEY=VALUE", help="Encoder parameter, repeatable (see `geoenc methods`).")]
 
 
+def panel_option(panel: str):
+    """An option factory for one help panel: ``_opt = panel_option("Training"); _opt("--epochs", help=…)``."""
+
+    def make(*names: str, help: str, panel: str = panel, **kw):  # noqa: A002 - typer's keyword
+        return typer.Option(*names, help=help, rich_help_panel=panel, **kw)
+
+    return make
+
+
 def coord_options(lon_col: str | None, lat_col: str | None, geometry_col: str | None, crs: str | None,
                   centroid: bool, wrap_lon: bool) -> CoordOptions:
     return CoordOptions(crs=crs, centroid=centroid, wrap_lon=wrap_lon, lon_col=lon_col, lat_col=lat_col,

@@ -12,8 +12,7 @@ from geoenc.cli.progress import note, progress_bar
 _P = "Pre-training"
 
 
-def _opt(*names: str, help: str, panel: str = _P, **kw: Any) -> Any:
-    return typer.Option(*names, help=help, rich_help_panel=panel, **kw)
+_opt = o.panel_option(_P)
 
 
 def pretrain(

@@ -15,8 +15,7 @@ from geoenc.errors import UsageError
 _T = "Training"
 
 
-def _opt(*names: str, help: str, panel: str = _T, **kw: Any) -> Any:
-    return typer.Option(*names, help=help, rich_help_panel=panel, **kw)
+_opt = o.panel_option(_T)
 
 
 def train(
