@@ -72,7 +72,7 @@ def predict(
                  metadata=provenance, overwrite=overwrite)
     where = "stdout" if output == "-" else output
     extra = f"; {_summary(result.metrics)}" if result.metrics else ""
-    note(f"predicted {len(points):,} points with {loaded.encoder_name}+{loaded.net_name} → {where}{extra}", quiet)
+    note(f"predicted {len(points):,} points with {loaded.encoder_name} + {loaded.net_name} → {where}{extra}", quiet)
 
 
 def register(app: typer.Typer) -> None:

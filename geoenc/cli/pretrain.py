@@ -93,7 +93,7 @@ def pretrain(
 
         result = run_pretrain(cfg, points, progress=on_progress, out_dir=output, overwrite=overwrite)
     c, m = result.config, result.metrics
-    note(f"pretrained {c['encoder']['name']}+{c['net']['name']} ({c['embedding_dim']} dims) with {cfg.objective} "
+    note(f"pretrained {c['encoder']['name']} + {c['net']['name']} ({c['embedding_dim']} dims) with {cfg.objective} "
          f"against {features!r} ({c['pretrain']['feature_dim']} values) on {c['n_train']:,} points in "
          f"{m['train_seconds']:.1f}s: loss {m['first_loss']:.4f} → {m['final_loss']:.4f} → {output}", quiet)
 

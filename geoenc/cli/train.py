@@ -140,8 +140,8 @@ def train(
     which = "val" if m.get("val") else "train"
     shown = ", ".join(f"{k}={v:.4f}" for k, v in scores.items() if k in ("top1", "top3", "mrr", "r2", "mae", "rmse"))
     cfgj = result.config
-    what = (f"{cfgj['encoder']['name']}+{cfgj['net']['name']} {cfgj['task']} "
-            f"({len(cfgj['classes'])} classes)" if cfgj.get("classes") else f"{cfgj['encoder']['name']}+{cfgj['net']['name']} {cfgj['task']}")
+    what = (f"{cfgj['encoder']['name']} + {cfgj['net']['name']} {cfgj['task']} "
+            f"({len(cfgj['classes'])} classes)" if cfgj.get("classes") else f"{cfgj['encoder']['name']} + {cfgj['net']['name']} {cfgj['task']}")
     if result.interrupted:
         note(f"interrupted after {m['epochs_run']} epochs; resumable checkpoint in {Path(output)} "
              f"(continue with --resume)", quiet=False)

@@ -75,10 +75,17 @@ def choose_classes(classes: list[str], wanted: list[str] | None, top_k: int | No
 
 
 def _colormap(n: int) -> dict[int, tuple[int, int, int, int]]:
-    import matplotlib
+    """A distinct colour per class index: hues spaced by the golden ratio, alternating lightness."""
+    import colorsys
 
-    cmap = matplotlib.colormaps["tab20"]
-    return {i: tuple(int(255 * c) for c in cmap(i % 20)[:3]) + (255,) for i in range(n)}
+    out = {}
+    for i in range(n):
+        hue = (i * 0.618033988749895) % 1.0
+        sat = 0.55 + 0.35 * ((i // 2) % 2)
+        val = 0.95 - 0.25 * ((i // 3) % 2)
+        r, g, b = colorsys.hsv_to_rgb(hue, sat, val)
+        out[i] = (int(255 * r), int(255 * g), int(255 * b), 255)
+    return out
 
 
 def map_model(model_dir: str | Path, dest: str | Path, *, classes: list[str] | None = None, top_k: int | None = None,
@@ -212,9 +219,13 @@ def quicklook(tif: str | Path, png: str | Path, *, title: str, class_names: list
         colours = [tuple(c / 255 for c in rgba) for rgba in _colormap(len(class_names)).values()]
         ax.imshow(data, extent=extent, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5,
                   interpolation="nearest")
-        present = sorted(int(v) for v in np.unique(data.compressed()))[:40]
-        ax.legend(handles=[Patch(color=colours[i], label=class_names[i]) for i in present],
-                  loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+        values, counts = np.unique(data.compressed(), return_counts=True)
+        order = [int(values[j]) for j in np.argsort(-counts, kind="stable")[:25]]  # largest areas first
+        extra = len(values) - len(order)
+        handles = [Patch(color=colours[i], label=class_names[i]) for i in order]
+        if extra > 0:
+            handles.append(Patch(color="white", label=f"… {extra} more"))
+        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     else:
         im = ax.imshow(data, extent=extent, cmap="viridis")
         fig.colorbar(im, ax=ax, shrink=0.7, label="value")

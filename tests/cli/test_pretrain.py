@@ -41,7 +41,7 @@ def test_pretrain_then_encode_with_the_pretrained_model(cli, data_file, tmp_path
     assert res.exit_code == 0, res.output
     assert res.stdout == ""  # the summary goes to stderr
     said = " ".join(res.stderr.split())
-    assert "pretrained xyz+ffn (8 dims) with mc-bld against 'feat' (5 values) on 96 points" in said
+    assert "pretrained xyz + ffn (8 dims) with mc-bld against 'feat' (5 values) on 96 points" in said
     assert {p.name for p in out.iterdir()} >= {"model.safetensors", "config.json", "config.yaml", "train_log.csv"}
 
     emb_path = tmp_path / "emb.parquet"

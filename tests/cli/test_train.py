@@ -27,7 +27,7 @@ def test_train_classification_writes_model_dir(cli, train_file, tmp_path):
     res = cli("train", train_file, "--label", "region", *FAST, "--val-fraction", "0.2", "-o", out)
     assert res.exit_code == 0, res.output
     assert res.stdout == ""  # summaries go to stderr
-    assert "trained xyz+ffn classification (4 classes)" in " ".join(res.stderr.split())
+    assert "trained xyz + ffn classification (4 classes)" in " ".join(res.stderr.split())
     m = load_model(out)
     assert m.classes == ["NE", "NW", "SE", "SW"] and m.config["net"]["params"]["hidden"] == 16
     assert m.config["n_val"] == 40 and m.config["label"] == "region"
