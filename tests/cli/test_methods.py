@@ -20,3 +20,16 @@ def test_methods_table(cli):
     assert res.exit_code == 0
     for name in ("xyz", "sphereM"):
         assert name in res.stdout
+
+
+def test_threads_option_sets_torch_threads(cli):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert cli("--threads", "1", "methods", "--json").exit_code == 0
+        assert torch.get_num_threads() == 1
+        res = cli("--threads", "0", "methods")
+        assert res.exit_code == 2 and "--threads" in res.stderr
+    finally:
+        torch.set_num_threads(before)
