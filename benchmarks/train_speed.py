@@ -60,8 +60,31 @@ def make_data(n: int, classes: int, seed: int):
     return np.column_stack([lon, lat]), cell.astype(str).astype(object)
 
 
+def torchspatial_encoder(path: str, frequency_num: int):
+    """TorchSpatial's own sphereM position encoder, imported from a local checkout of seai-lab/TorchSpatial.
+
+    Nothing of it is copied here: the user points ``--torchspatial`` at their checkout (its ``main/`` folder
+    holds ``SpatialRelationEncoder.py``), and the benchmark calls it the way its models do — the batch's
+    tensor unsqueezed to (B, 1, 2), moved to the CPU as numpy, encoded, returned as a FloatTensor.
+    """
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(path, "main"))
+    from SpatialRelationEncoder import SphereMixScaleSpatialRelationPositionEncoder  # noqa: PLC0415
+
+    enc = SphereMixScaleSpatialRelationPositionEncoder(coord_dim=2, frequency_num=frequency_num, max_radius=1.0,
+                                                       min_radius=0.001, freq_init="geometric", device="cpu")
+
+    def encode(lonlat_batch: np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(lonlat_batch, dtype=torch.float32)
+        return enc(torch.unsqueeze(x, 1).cpu().data.numpy())[:, 0, :]
+
+    return encode
+
+
 def reference_loop(model, lonlat: np.ndarray, y: np.ndarray, freqs: np.ndarray, epochs: int, batch: int,
-                   lr: float, seed: int, device: torch.device) -> tuple[float, int]:
+                   lr: float, seed: int, device: torch.device, encode=None) -> tuple[float, int]:
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     gen = torch.Generator().manual_seed(seed)
     yt = torch.as_tensor(y, device=device)
@@ -74,7 +97,10 @@ def reference_loop(model, lonlat: np.ndarray, y: np.ndarray, freqs: np.ndarray, 
         for i in range(0, n, batch):
             idx = perm[i:i + batch]
             # float64 numpy on the CPU → a new float32 tensor → the device, every batch
-            feats = torch.FloatTensor(sphere_m_numpy(lonlat[idx], freqs)).to(device)
+            if encode is None:
+                feats = torch.FloatTensor(sphere_m_numpy(lonlat[idx], freqs)).to(device)
+            else:  # TorchSpatial's encoder (its feature order differs; the net learns either)
+                feats = encode(lonlat[idx]).to(device)
             out = model.forward_encoded(feats)
             loss = torch.nn.functional.cross_entropy(out, yt[torch.as_tensor(idx, device=device)])
             opt.zero_grad(set_to_none=True)
@@ -175,6 +201,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=5, help="alternations in the interleaved per-step measurement")
     ap.add_argument("--steps", type=int, default=10, help="steps per alternation")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--torchspatial", metavar="PATH",
+                    help="a local checkout of seai-lab/TorchSpatial: also time its own sphereM encoder in the loop")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -227,6 +255,20 @@ def main(argv=None):
         enc(torch.as_tensor(lonlat[idx], dtype=torch.float32))
     pe_torch_ms = (time.perf_counter() - t0) / 20 * 1000
 
+    extra = {}
+    if args.torchspatial:
+        ts_encode = torchspatial_encoder(args.torchspatial, args.frequency_num)
+        ref_model.to(device)
+        secs_ts, seen_ts = reference_loop(ref_model, lonlat, codes, freqs, args.epochs, args.batch_size, cfg.lr,
+                                          args.seed, device, encode=ts_encode)
+        t0 = time.perf_counter()
+        for _ in range(20):
+            ts_encode(lonlat[idx])
+        extra = {"torchspatial_samples_per_s": round(seen_ts / secs_ts),
+                 "ratio_vs_torchspatial": round(fast / (seen_ts / secs_ts), 2),
+                 "torchspatial_encoding_ms_per_batch": round((time.perf_counter() - t0) / 20 * 1000, 2)}
+        ref_model.cpu()
+
     out = {"points": args.points, "epochs": args.epochs, "batch_size": args.batch_size, "threads": args.threads,
            "encoder": f"sphereM S={args.frequency_num} ({5 * args.frequency_num} dims)", "net": f"ffn {args.hidden}→{max(args.hidden // 2, 1)}", "device": args.device,
            "geoenc_samples_per_s": round(fast), "reference_style_samples_per_s": round(slow),
@@ -235,7 +277,8 @@ def main(argv=None):
            **steps,
            "interleaved_ratio_wall": round(steps["reference_wall_ms_per_step"] / steps["geoenc_wall_ms_per_step"], 2),
            "interleaved_ratio_cpu": round(steps["reference_cpu_ms_per_step"] / steps["geoenc_cpu_ms_per_step"], 2),
-           "numpy_encoding_ms_per_batch": round(pe_ms, 2), "torch_encoding_ms_per_batch": round(pe_torch_ms, 2)}
+           "numpy_encoding_ms_per_batch": round(pe_ms, 2), "torch_encoding_ms_per_batch": round(pe_torch_ms, 2),
+           **extra}
     print(json.dumps(out, indent=2))
     if args.json:
         with open(args.json, "w") as f:
