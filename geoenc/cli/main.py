@@ -51,13 +51,7 @@ def _root(
 
 
 for _name in COMMANDS:
-    try:
-        _module = importlib.import_module(f"geoenc.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a command that is not built yet is simply absent
-        if _exc.name != f"geoenc.cli.{_name}":
-            raise
-        continue
-    _module.register(app)
+    importlib.import_module(f"geoenc.cli.{_name}").register(app)
 
 
 def main() -> None:

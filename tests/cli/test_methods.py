@@ -33,3 +33,14 @@ def test_threads_option_sets_torch_threads(cli):
         assert res.exit_code == 2 and "--threads" in res.stderr
     finally:
         torch.set_num_threads(before)
+
+
+def test_every_command_is_registered(cli):
+    from geoenc.cli.main import COMMANDS
+
+    res = cli("--help")
+    assert res.exit_code == 0
+    for name in COMMANDS:
+        assert f" {name} " in res.stdout, name
+    assert COMMANDS == ["encode", "methods", "train", "predict", "evaluate", "geobias", "map", "benchmark",
+                        "pretrain", "patches", "autoencode"]
