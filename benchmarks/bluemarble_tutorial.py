@@ -196,41 +196,11 @@ def fresh_errors(ae: Path, tif: Path, n: int = 3000, seed: int = 999) -> dict:
 
 def _finetune(lonlat, y, test_ll, test_y, n_classes, seed, init, freeze, args) -> float:
     """Classification with cross-entropy from a random or pretrained encoder; test accuracy after a fixed budget."""
-    import torch
-    import torch.nn.functional as F
+    from finetune_budget import finetune_scores
 
-    from geoenc.models import build_model
-    from geoenc.pretrain import apply_pretrained
-
-    torch.manual_seed(seed)
-    model = build_model(args.method, METHOD_PARAMS, "ffn", NET_PARAMS, "classification", n_classes)
-    if init is not None:
-        apply_pretrained(model, init, freeze_encoder=freeze)
-    pe = model.location.position
-    with torch.no_grad():
-        x = pe(torch.as_tensor(lonlat, dtype=torch.float32)).float()
-        xt = pe(torch.as_tensor(test_ll, dtype=torch.float32)).float()
-    yt = torch.as_tensor(y)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(seed)
-    bs = min(128, len(y))
-    model.train()
-    step = 0
-    while step < args.steps:
-        perm = torch.randperm(len(y), generator=gen)
-        for i in range(0, len(y) - bs + 1, bs):
-            idx = perm[i:i + bs]
-            loss = F.cross_entropy(model.forward_encoded(x[idx]), yt[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            if step >= args.steps:
-                break
-    model.eval()
-    with torch.no_grad():
-        pred = model.forward_encoded(xt).argmax(-1).numpy()
-    return float((pred == test_y).mean())
+    scores = finetune_scores(args.method, METHOD_PARAMS, NET_PARAMS, lonlat, y, test_ll, n_classes, seed, init,
+                             freeze, steps=args.steps, lr=1e-3, batch_size=128)
+    return float((scores.argmax(-1) == test_y).mean())
 
 
 METHOD_PARAMS = {"frequency_num": "32", "min_radius": "0.01", "max_radius": "1.0"}

@@ -37,10 +37,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from geoenc.models import build_model
-from geoenc.pretrain import PretrainConfig, apply_pretrained, pretrain, stratified_fraction
+from geoenc.pretrain import PretrainConfig, pretrain, stratified_fraction
 from geoenc.training import PointData
 
 COVARIATES = ["SurfaceTempMean", "SurfaceTempStdv", "LAIMean", "LAIStdv", "CloudCoverMean", "CloudCoverStdv"]
@@ -95,35 +93,11 @@ def auc(scores: np.ndarray, y: np.ndarray) -> float:
 def finetune(args: argparse.Namespace, lonlat: np.ndarray, y: np.ndarray, test_ll: np.ndarray, test_y: np.ndarray,
              seed: int, init: str | None, freeze: bool) -> float:
     """Presence/background with CE from a random or pretrained encoder; test AUC after a fixed budget."""
-    torch.manual_seed(seed)
-    model = build_model(args.method, args.method_params, "ffn", args.net_params, "classification", 2)
-    if init is not None:
-        apply_pretrained(model, init, freeze_encoder=freeze)
-    pe = model.location.position
-    with torch.no_grad():
-        x = pe(torch.as_tensor(lonlat, dtype=torch.float32)).float()
-        xt = pe(torch.as_tensor(test_ll, dtype=torch.float32)).float()
-    yt = torch.as_tensor(y)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(seed)
-    bs = min(args.batch_size, len(y))
-    model.train()
-    step = 0
-    while step < args.steps:
-        perm = torch.randperm(len(y), generator=gen)
-        for i in range(0, len(y) - bs + 1, bs):
-            idx = perm[i:i + bs]
-            loss = F.cross_entropy(model.forward_encoded(x[idx]), yt[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            if step >= args.steps:
-                break
-    model.eval()
-    with torch.no_grad():
-        p = torch.softmax(model.forward_encoded(xt), dim=-1)[:, 1].numpy()
-    return auc(p, test_y)
+    from finetune_budget import finetune_scores
+
+    scores = finetune_scores(args.method, args.method_params, args.net_params, lonlat, y, test_ll, 2, seed, init,
+                             freeze, steps=args.steps, lr=args.lr, batch_size=args.batch_size)
+    return auc(scores[:, 1], test_y)
 
 
 def main() -> None:
