@@ -34,7 +34,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 IMG = ROOT / "docs" / "img"
@@ -78,8 +78,15 @@ def build_geotiff(jpg: Path, out: Path) -> Path:
         with rasterio.open(jpg) as src:
             rgb = src.read()
     _, h, w = rgb.shape
-    write_geotiff(out, list(rgb), ["red", "green", "blue"], transform=from_bounds(-180, -90, 180, 90, w, h),
-                  crs="EPSG:4326", nodata=None, dtype="uint8")
+    write_geotiff(
+        out,
+        list(rgb),
+        ["red", "green", "blue"],
+        transform=from_bounds(-180, -90, 180, 90, w, h),
+        crs="EPSG:4326",
+        nodata=None,
+        dtype="uint8",
+    )
     return out
 
 
@@ -158,8 +165,12 @@ def anomaly_map(ae: Path, tif: Path, work: Path, out_png: Path, stride: int = 24
     with rasterio.open(out) as ds:
         grid = ds.read(1, masked=True)
         t = ds.transform
-        info = {"path": str(out), "shape": [ds.height, ds.width], "crs": ds.crs.to_string(),
-                "transform": list(ds.transform)[:6]}
+        info = {
+            "path": str(out),
+            "shape": [ds.height, ds.width],
+            "crs": ds.crs.to_string(),
+            "transform": list(ds.transform)[:6],
+        }
     fig, ax = plt.subplots(figsize=(7.2, 3.7))
     vmax = float(np.percentile(grid.compressed(), 99))
     im = ax.imshow(grid, extent=(-180, 180, -90, 90), cmap="magma", vmin=0, vmax=vmax)
@@ -173,8 +184,10 @@ def anomaly_map(ae: Path, tif: Path, work: Path, out_png: Path, stride: int = 24
     Image.open(out_png).convert("RGB").quantize(64).save(out_png, optimize=True)
     top = np.argsort(grid.filled(-1).ravel())[::-1][:5]
     w = grid.shape[1]
-    info["highest"] = [(round(t.c + t.a * (i % w + 0.5), 1), round(t.f + t.e * (i // w + 0.5), 1),
-                        round(float(grid.ravel()[i]), 3)) for i in top]
+    info["highest"] = [
+        (round(t.c + t.a * (i % w + 0.5), 1), round(t.f + t.e * (i // w + 0.5), 1), round(float(grid.ravel()[i]), 3))
+        for i in top
+    ]
     return info
 
 
@@ -190,16 +203,33 @@ def fresh_errors(ae: Path, tif: Path, n: int = 3000, seed: int = 999) -> dict:
         mean, std = emb.model.mean.numpy(), emb.model.std.numpy()
     x = (chips - mean[None, :, None, None]) / std[None, :, None, None]
     colour = x.mean(axis=(2, 3), keepdims=True)
-    return {"chips": n, "autoencoder": float(err.mean()), "per_band_mean": float((x ** 2).mean()),
-            "oracle_mean_colour_per_chip": float(((x - colour) ** 2).mean())}
+    return {
+        "chips": n,
+        "autoencoder": float(err.mean()),
+        "per_band_mean": float((x**2).mean()),
+        "oracle_mean_colour_per_chip": float(((x - colour) ** 2).mean()),
+    }
 
 
 def _finetune(lonlat, y, test_ll, test_y, n_classes, seed, init, freeze, args) -> float:
     """Classification with cross-entropy from a random or pretrained encoder; test accuracy after a fixed budget."""
     from finetune_budget import finetune_scores
 
-    scores = finetune_scores(args.method, METHOD_PARAMS, NET_PARAMS, lonlat, y, test_ll, n_classes, seed, init,
-                             freeze, steps=args.steps, lr=1e-3, batch_size=128)
+    scores = finetune_scores(
+        args.method,
+        METHOD_PARAMS,
+        NET_PARAMS,
+        lonlat,
+        y,
+        test_ll,
+        n_classes,
+        seed,
+        init,
+        freeze,
+        steps=args.steps,
+        lr=1e-3,
+        batch_size=128,
+    )
     return float((scores.argmax(-1) == test_y).mean())
 
 
@@ -234,11 +264,23 @@ def fewshot(cities: Path, work: Path, args) -> dict:
     t0 = time.perf_counter()
     for seed in range(args.seeds):
         out = work / f"pretrained_{seed}"
-        cfg = PretrainConfig(method=args.method, method_params=METHOD_PARAMS, net="ffn", net_params=NET_PARAMS,
-                             objective="mc-bld", epochs=args.pretrain_epochs, batch_size=512, seed=seed, device="cpu")
+        cfg = PretrainConfig(
+            method=args.method,
+            method_params=METHOD_PARAMS,
+            net="ffn",
+            net_params=NET_PARAMS,
+            objective="mc-bld",
+            epochs=args.pretrain_epochs,
+            batch_size=512,
+            seed=seed,
+            device="cpu",
+        )
         r = pretrain(cfg, PointData(lonlat[pool], features=emb[pool]), out_dir=out, overwrite=True)
-        print(f"   seed {seed}: pretrained loss {r.history[0]['loss']:.3f} → {r.history[-1]['loss']:.3f} "
-              f"({r.metrics['train_seconds']:.0f} s)", flush=True)
+        print(
+            f"   seed {seed}: pretrained loss {r.history[0]['loss']:.3f} → {r.history[-1]['loss']:.3f} "
+            f"({r.metrics['train_seconds']:.0f} s)",
+            flush=True,
+        )
         for task in args.tasks:
             y, k = labels[task]
             te = test[y[test] >= 0]
@@ -247,8 +289,11 @@ def fewshot(cities: Path, work: Path, args) -> dict:
                 for v, (use, frz) in variants.items():
                     acc = _finetune(lonlat[sub], y[sub], lonlat[te], y[te], k, seed, out if use else None, frz, args)
                     res[task][(f, v)].append(acc)
-                print(f"   {task} {f:.0%} ({len(sub)} labels): " +
-                      ", ".join(f"{v} {res[task][(f, v)][-1]:.3f}" for v in variants), flush=True)
+                print(
+                    f"   {task} {f:.0%} ({len(sub)} labels): "
+                    + ", ".join(f"{v} {res[task][(f, v)][-1]:.3f}" for v in variants),
+                    flush=True,
+                )
     table = {}
     for task in args.tasks:
         for f in fractions:
@@ -299,14 +344,44 @@ def main() -> None:
 
     ae = work / "ae"
     if not args.skip_train:
-        results["autoencode_seconds"] = run(geoenc + [
-            "autoencode", str(tif), "-o", str(ae), "--size", "32", "--latent", "64", "--width", str(args.width),
-            "--samples", str(args.samples), "--epochs", str(args.epochs), "--seed", "0", "--device", "cpu",
-            "--overwrite", "--quiet"])
+        results["autoencode_seconds"] = run(
+            [
+                *geoenc,
+                "autoencode",
+                str(tif),
+                "-o",
+                str(ae),
+                "--size",
+                "32",
+                "--latent",
+                "64",
+                "--width",
+                str(args.width),
+                "--samples",
+                str(args.samples),
+                "--epochs",
+                str(args.epochs),
+                "--seed",
+                "0",
+                "--device",
+                "cpu",
+                "--overwrite",
+                "--quiet",
+            ]
+        )
     metrics = json.loads((ae / "metrics.json").read_text())
-    results["metrics"] = {k: metrics[k] for k in ("val_mse", "baseline_mean_image_mse", "val_mse_raw",
-                                                  "baseline_mean_image_mse_raw", "skill_vs_mean_image",
-                                                  "train_chips", "val_chips")}
+    results["metrics"] = {
+        k: metrics[k]
+        for k in (
+            "val_mse",
+            "baseline_mean_image_mse",
+            "val_mse_raw",
+            "baseline_mean_image_mse_raw",
+            "skill_vs_mean_image",
+            "train_chips",
+            "val_chips",
+        )
+    }
     print("2.", json.dumps(results["metrics"]))
 
     results["fresh_chips"] = fresh_errors(ae, tif)
@@ -316,9 +391,21 @@ def main() -> None:
     results["anomaly_map"] = anomaly_map(ae, tif, work, IMG / "bluemarble_recon_error.png")
     print("3b. anomaly map:", json.dumps(results["anomaly_map"]))
 
-    results["encode_seconds"] = run(geoenc + [
-        "encode", str(ROOT / "sample_data" / "cities.parquet"), "--model", str(ae), "--raster", str(tif),
-        "-o", str(cities), "--overwrite", "--quiet"])
+    results["encode_seconds"] = run(
+        [
+            *geoenc,
+            "encode",
+            str(ROOT / "sample_data" / "cities.parquet"),
+            "--model",
+            str(ae),
+            "--raster",
+            str(tif),
+            "-o",
+            str(cities),
+            "--overwrite",
+            "--quiet",
+        ]
+    )
     import pyarrow.parquet as pq
 
     tab = pq.read_table(cities, columns=["recon_error", "continent"])

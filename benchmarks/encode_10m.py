@@ -46,18 +46,33 @@ def main() -> None:
         t = time.perf_counter()
         make_input(src, args.rows)
         print(f"generated {args.rows:,} points in {time.perf_counter() - t:.1f} s ({src.stat().st_size / 1e6:.0f} MB)")
-    cmd = [sys.executable, "-m", "geoenc", "encode", str(src), "-m", args.method, "-o", str(dst), "--overwrite",
-           "--quiet", "--device", "cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "geoenc",
+        "encode",
+        str(src),
+        "-m",
+        args.method,
+        "-o",
+        str(dst),
+        "--overwrite",
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
     t = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     rows = pq.ParquetFile(dst).metadata.num_rows
     assert rows == args.rows, (rows, args.rows)
-    print(f"| method | rows | wall time (s) | points/s | peak RSS (MB) | output (MB) |")
-    print(f"|---|---|---|---|---|---|")
-    print(f"| {args.method} | {rows:,} | {wall:.1f} | {rows / wall:,.0f} | {peak_kb / 1024:.0f} | "
-          f"{dst.stat().st_size / 1e6:.0f} |")
+    print("| method | rows | wall time (s) | points/s | peak RSS (MB) | output (MB) |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| {args.method} | {rows:,} | {wall:.1f} | {rows / wall:,.0f} | {peak_kb / 1024:.0f} | "
+        f"{dst.stat().st_size / 1e6:.0f} |"
+    )
     print(f"cpu cores: {os.cpu_count()}")
 
 

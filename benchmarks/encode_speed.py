@@ -23,8 +23,8 @@ import ctypes
 import math
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 import numpy as np
 import torch
@@ -159,13 +159,27 @@ def np_sphereC(enc):
 
 
 def np_sphereCp(enc):
-    return _sphere(enc, lambda lon, lat, lam, phi: [
-        np.sin(phi), np.cos(phi), np.sin(lam), np.cos(lam), np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam)])
+    return _sphere(
+        enc,
+        lambda lon, lat, lam, phi: [
+            np.sin(phi),
+            np.cos(phi),
+            np.sin(lam),
+            np.cos(lam),
+            np.cos(phi) * np.cos(lam),
+            np.cos(phi) * np.sin(lam),
+        ],
+    )
 
 
 def _m_terms(lon, lat, lam, phi):
-    return [np.sin(phi), np.cos(phi) * np.cos(lon), np.cos(lat) * np.cos(lam),
-            np.cos(phi) * np.sin(lon), np.cos(lat) * np.sin(lam)]
+    return [
+        np.sin(phi),
+        np.cos(phi) * np.cos(lon),
+        np.cos(lat) * np.cos(lam),
+        np.cos(phi) * np.sin(lon),
+        np.cos(lat) * np.sin(lam),
+    ]
 
 
 def np_sphereM(enc):
@@ -173,8 +187,9 @@ def np_sphereM(enc):
 
 
 def np_sphereMp(enc):
-    return _sphere(enc, lambda lon, lat, lam, phi: _m_terms(lon, lat, lam, phi) + [
-        np.cos(phi), np.sin(lam), np.cos(lam)])
+    return _sphere(
+        enc, lambda lon, lat, lam, phi: [*_m_terms(lon, lat, lam, phi), np.cos(phi), np.sin(lam), np.cos(lam)]
+    )
 
 
 def np_dfs(enc):
@@ -243,7 +258,7 @@ def np_geoclip(enc):
         e = np.stack((ex, ey), axis=1) * sf / 180.0
         out = []
         for i in range(k):
-            v = 2 * math.pi * e @ freqs[i * w:(i + 1) * w].T
+            v = 2 * math.pi * e @ freqs[i * w : (i + 1) * w].T
             out += [np.cos(v), np.sin(v)]
         return _to_torch(np.concatenate(out, axis=1))
 
@@ -251,9 +266,22 @@ def np_geoclip(enc):
 
 
 BASELINES = {
-    "tile": np_tile, "wrap": np_wrap, "wrap_ffn": np_wrap, "rbf": np_rbf, "rff": np_rff, "grid": np_grid,
-    "theory": np_theory, "xyz": np_xyz, "nerf": np_nerf, "sphereC": np_sphereC, "sphereC+": np_sphereCp,
-    "sphereM": np_sphereM, "sphereM+": np_sphereMp, "dfs": np_dfs, "sh": np_sh, "geoclip": np_geoclip,
+    "tile": np_tile,
+    "wrap": np_wrap,
+    "wrap_ffn": np_wrap,
+    "rbf": np_rbf,
+    "rff": np_rff,
+    "grid": np_grid,
+    "theory": np_theory,
+    "xyz": np_xyz,
+    "nerf": np_nerf,
+    "sphereC": np_sphereC,
+    "sphereC+": np_sphereCp,
+    "sphereM": np_sphereM,
+    "sphereM+": np_sphereMp,
+    "dfs": np_dfs,
+    "sh": np_sh,
+    "geoclip": np_geoclip,
 }
 
 #: slow baselines are timed on fewer points (points/s is what is compared)
@@ -305,8 +333,9 @@ def time_best(fn: Callable[[], None], repeats: int) -> tuple[float, float]:
     return wall, cpu
 
 
-def bench(name: str, params: dict, pts64: torch.Tensor, chunk: int, base_points: int, repeats: int,
-          pool: ThreadPoolExecutor) -> dict:
+def bench(
+    name: str, params: dict, pts64: torch.Tensor, chunk: int, base_points: int, repeats: int, pool: ThreadPoolExecutor
+) -> dict:
     enc = get_encoder(name, **params)
     if enc.needs_fit:
         enc.fit(pts64, seed=0)
@@ -346,9 +375,18 @@ def bench(name: str, params: dict, pts64: torch.Tensor, chunk: int, base_points:
         w, c = time_best(run_numpy, 1)
         t_np, c_np = min(t_np, w), min(c_np, c)
     n = pts32.shape[0]
-    return {"name": name, "params": params, "dim": enc.embedding_dim, "chunk": chunk,
-            "torch1_cpu": n / c1, "numpy_cpu": nb / c_np,
-            "torch1_pps": n / t1, "torch_pps": n / tp, "numpy_pps": nb / t_np, "numpy_points": nb}
+    return {
+        "name": name,
+        "params": params,
+        "dim": enc.embedding_dim,
+        "chunk": chunk,
+        "torch1_cpu": n / c1,
+        "numpy_cpu": nb / c_np,
+        "torch1_pps": n / t1,
+        "torch_pps": n / tp,
+        "numpy_pps": nb / t_np,
+        "numpy_points": nb,
+    }
 
 
 CASES: list[tuple[str, dict]] = [(n, {}) for n in encoder_names()] + [("sh", {"degree": 40})]
@@ -357,12 +395,20 @@ CASES: list[tuple[str, dict]] = [(n, {}) for n in encoder_names()] + [("sh", {"d
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=1_000_000)
-    ap.add_argument("--chunk", type=int, default=0,
-                    help="points per chunk (default: 2^19 / D clipped to [1024, 65536]: about 2 MB of float32 output, cache-sized)")
-    ap.add_argument("--workers", type=int, default=2,
-                    help="threads encoding chunks side by side, each with one torch intra-op thread (default 2, "
-                         "one per core: on a shared machine this degrades gracefully, unlike intra-op threads "
-                         "that wait for each other)")
+    ap.add_argument(
+        "--chunk",
+        type=int,
+        default=0,
+        help="points per chunk (default: 2^19 / D clipped to [1024, 65536]: about 2 MB of float32 output, cache-sized)",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="threads encoding chunks side by side, each with one torch intra-op thread (default 2, "
+        "one per core: on a shared machine this degrades gracefully, unlike intra-op threads "
+        "that wait for each other)",
+    )
     ap.add_argument("--baseline-points", type=int, default=200_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", nargs="*", help="encoder names to run (default: all)")
@@ -381,22 +427,31 @@ def main(argv: list[str] | None = None) -> int:
         chunk = args.chunk or min(65_536, max(1_024, (1 << 19) // dim))
         r = bench(name, params, pts, chunk, args.baseline_points, args.repeats, pool)
         rows.append(r)
-        print(f"{name:10s} {str(params):15s} D={r['dim']:5d} | CPU time: torch {r['torch1_cpu']:>12,.0f} "
-              f"numpy {r['numpy_cpu']:>11,.0f} pts/s x{r['torch1_cpu'] / r['numpy_cpu']:5.1f} | wall: torch "
-              f"{r['torch1_pps']:>12,.0f}, {args.workers} workers {r['torch_pps']:>12,.0f}, numpy "
-              f"{r['numpy_pps']:>11,.0f}", file=sys.stderr)
+        print(
+            f"{name:10s} {params!s:15s} D={r['dim']:5d} | CPU time: torch {r['torch1_cpu']:>12,.0f} "
+            f"numpy {r['numpy_cpu']:>11,.0f} pts/s x{r['torch1_cpu'] / r['numpy_cpu']:5.1f} | wall: torch "
+            f"{r['torch1_pps']:>12,.0f}, {args.workers} workers {r['torch_pps']:>12,.0f}, numpy "
+            f"{r['numpy_pps']:>11,.0f}",
+            file=sys.stderr,
+        )
 
     if args.markdown:
-        print(f"torch {torch.__version__}, numpy {np.__version__}, {args.points:,} points, best of {args.repeats}; "
-              f"load average at the end {_loadavg()}\n")
-        print("| encoder | params | D | chunk | torch f32 1 core (pts per CPU-s) | numpy f64 (pts per CPU-s) "
-              f"| ratio | torch 1 core wall (pts/s) | torch {args.workers} workers wall (pts/s) | numpy wall (pts/s) |")
+        print(
+            f"torch {torch.__version__}, numpy {np.__version__}, {args.points:,} points, best of {args.repeats}; "
+            f"load average at the end {_loadavg()}\n"
+        )
+        print(
+            "| encoder | params | D | chunk | torch f32 1 core (pts per CPU-s) | numpy f64 (pts per CPU-s) "
+            f"| ratio | torch 1 core wall (pts/s) | torch {args.workers} workers wall (pts/s) | numpy wall (pts/s) |"
+        )
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             p = ", ".join(f"{k}={v}" for k, v in r["params"].items()) or "defaults"
-            print(f"| {r['name']} | {p} | {r['dim']:,} | {r['chunk']:,} | {r['torch1_cpu']:,.0f} | "
-                  f"{r['numpy_cpu']:,.0f} | **{r['torch1_cpu'] / r['numpy_cpu']:.1f}×** | {r['torch1_pps']:,.0f} | "
-                  f"{r['torch_pps']:,.0f} | {r['numpy_pps']:,.0f} |")
+            print(
+                f"| {r['name']} | {p} | {r['dim']:,} | {r['chunk']:,} | {r['torch1_cpu']:,.0f} | "
+                f"{r['numpy_cpu']:,.0f} | **{r['torch1_cpu'] / r['numpy_cpu']:.1f}×** | {r['torch1_pps']:,.0f} | "
+                f"{r['torch_pps']:,.0f} | {r['numpy_pps']:,.0f} |"
+            )
     return 0
 
 

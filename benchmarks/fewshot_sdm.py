@@ -66,10 +66,14 @@ def write_data(path: str) -> None:
     lonlat, cov, y = load_ariolimax()
     split = np.full(len(y), "train", dtype=object)
     split[stratified_fraction(y, 0.3, seed=1000)] = "test"
-    attrs = pa.table({"presence": pa.array(y.astype(np.int8)),
-                      "covariates": pa.array(list(cov), pa.list_(pa.float32())),
-                      **{c: pa.array(cov[:, i]) for i, c in enumerate(COVARIATES)},
-                      "split": pa.array(list(split))})
+    attrs = pa.table(
+        {
+            "presence": pa.array(y.astype(np.int8)),
+            "covariates": pa.array(list(cov), pa.list_(pa.float32())),
+            **{c: pa.array(cov[:, i]) for i, c in enumerate(COVARIATES)},
+            "split": pa.array(list(split)),
+        }
+    )
     write_points(path, lonlat[:, 0], lonlat[:, 1], attrs, overwrite=True)
     log(f"wrote {len(y)} points to {path}")
 
@@ -80,7 +84,7 @@ def block_split(lonlat: np.ndarray, block: float, fraction: float, seed: int) ->
     keys = cells[:, 0] * 100_000 + cells[:, 1]
     uniq = np.unique(keys)
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(uniq, size=max(1, int(round(fraction * uniq.size))), replace=False)
+    chosen = rng.choice(uniq, size=max(1, round(fraction * uniq.size)), replace=False)
     return np.sort(np.nonzero(np.isin(keys, chosen))[0])
 
 
@@ -90,13 +94,34 @@ def auc(scores: np.ndarray, y: np.ndarray) -> float:
     return float(roc_auc_score(y, scores))
 
 
-def finetune(args: argparse.Namespace, lonlat: np.ndarray, y: np.ndarray, test_ll: np.ndarray, test_y: np.ndarray,
-             seed: int, init: str | None, freeze: bool) -> float:
+def finetune(
+    args: argparse.Namespace,
+    lonlat: np.ndarray,
+    y: np.ndarray,
+    test_ll: np.ndarray,
+    test_y: np.ndarray,
+    seed: int,
+    init: str | None,
+    freeze: bool,
+) -> float:
     """Presence/background with CE from a random or pretrained encoder; test AUC after a fixed budget."""
     from finetune_budget import finetune_scores
 
-    scores = finetune_scores(args.method, args.method_params, args.net_params, lonlat, y, test_ll, 2, seed, init,
-                             freeze, steps=args.steps, lr=args.lr, batch_size=args.batch_size)
+    scores = finetune_scores(
+        args.method,
+        args.method_params,
+        args.net_params,
+        lonlat,
+        y,
+        test_ll,
+        2,
+        seed,
+        init,
+        freeze,
+        steps=args.steps,
+        lr=args.lr,
+        batch_size=args.batch_size,
+    )
     return auc(scores[:, 1], test_y)
 
 
@@ -107,26 +132,42 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--fractions", default="0.01,0.05,0.1,0.2,1.0")
     ap.add_argument("--method", default="sphereM")
-    ap.add_argument("--param", "-p", action="append", default=["frequency_num=16", "min_radius=0.001", "max_radius=0.5"])
+    ap.add_argument(
+        "--param", "-p", action="append", default=["frequency_num=16", "min_radius=0.001", "max_radius=0.5"]
+    )
     ap.add_argument("--net-param", "-n", action="append", default=["hidden=256", "out=128", "dropout=0.3"])
     ap.add_argument("--objectives", default="mc-bld,clip,mse", help="comma-separated pre-training objectives")
-    ap.add_argument("--random-extent", default="sphere", choices=["sphere", "data"],
-                    help="where mc-bld/nce draw random-location negatives")
+    ap.add_argument(
+        "--random-extent",
+        default="sphere",
+        choices=["sphere", "data"],
+        help="where mc-bld/nce draw random-location negatives",
+    )
     ap.add_argument("--pretrain-epochs", type=int, default=30)
     ap.add_argument("--pretrain-batch", type=int, default=256)
     ap.add_argument("--steps", type=int, default=400, help="fine-tuning AdamW steps (same for every init)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--split", default="random", choices=["random", "block"],
-                    help="test set: a stratified random 30 %% of the points, or the points of 30 %% of the grid cells")
+    ap.add_argument(
+        "--split",
+        default="random",
+        choices=["random", "block"],
+        help="test set: a stratified random 30 %% of the points, or the points of 30 %% of the grid cells",
+    )
     ap.add_argument("--block", type=float, default=1.0, help="grid cell size in degrees for --split block")
-    ap.add_argument("--pretrain-on", default="pool", choices=["pool", "all"],
-                    help="pre-train on the non-test points only, or on all points (their covariates, never labels)")
+    ap.add_argument(
+        "--pretrain-on",
+        default="pool",
+        choices=["pool", "all"],
+        help="pre-train on the non-test points only, or on all points (their covariates, never labels)",
+    )
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     if args.dataset == "bradypus":
-        sys.exit("elapid's Bradypus sample (maxnet's `bradypus` table) has no coordinates, only presence and "
-                 "covariates: a location encoder cannot use it. Use --dataset ariolimax.")
+        sys.exit(
+            "elapid's Bradypus sample (maxnet's `bradypus` table) has no coordinates, only presence and "
+            "covariates: a location encoder cannot use it. Use --dataset ariolimax."
+        )
     if args.write_data:
         write_data(args.write_data)
         return
@@ -136,11 +177,17 @@ def main() -> None:
     fractions = [float(f) for f in args.fractions.split(",")]
 
     lonlat, cov, y = load_ariolimax()
-    test = block_split(lonlat, args.block, 0.3, seed=1000) if args.split == "block" else stratified_fraction(y, 0.3, seed=1000)
+    test = (
+        block_split(lonlat, args.block, 0.3, seed=1000)
+        if args.split == "block"
+        else stratified_fraction(y, 0.3, seed=1000)
+    )
     pool = np.setdiff1d(np.arange(len(y)), test)
     unlabeled = np.arange(len(y)) if args.pretrain_on == "all" else pool
-    log(f"ariolimax: {len(y)} points ({int(y.sum())} presence), pool {len(pool)}, test {len(test)} "
-        f"({int(y[test].sum())} presence), {args.split} split, pre-training on {len(unlabeled)} points")
+    log(
+        f"ariolimax: {len(y)} points ({int(y.sum())} presence), pool {len(pool)}, test {len(test)} "
+        f"({int(y[test].sum())} presence), {args.split} split, pre-training on {len(unlabeled)} points"
+    )
     objectives = args.objectives.split(",")
     variants = ["random init"] + [f"{o} {k}" for o in objectives for k in ("fine-tuned", "frozen")]
     results: dict[tuple[float, str], list[float]] = {(f, v): [] for f in fractions for v in variants}
@@ -149,14 +196,24 @@ def main() -> None:
         for seed in range(args.seeds):
             inits = {}
             for obj in objectives:
-                cfg = PretrainConfig(method=args.method, method_params=args.method_params, net="ffn",
-                                     net_params=args.net_params, objective=obj, epochs=args.pretrain_epochs,
-                                     batch_size=args.pretrain_batch, seed=seed, device="cpu",
-                                     random_extent=args.random_extent)
+                cfg = PretrainConfig(
+                    method=args.method,
+                    method_params=args.method_params,
+                    net="ffn",
+                    net_params=args.net_params,
+                    objective=obj,
+                    epochs=args.pretrain_epochs,
+                    batch_size=args.pretrain_batch,
+                    seed=seed,
+                    device="cpu",
+                    random_extent=args.random_extent,
+                )
                 inits[obj] = Path(tmp) / f"{obj}-{seed}"
                 res = pretrain(cfg, PointData(lonlat[unlabeled], features=cov[unlabeled]), out_dir=inits[obj])
-                log(f"seed {seed}: pretrained {obj}: loss {res.history[0]['loss']:.3f} → "
-                    f"{res.history[-1]['loss']:.3f} in {res.metrics['train_seconds']:.1f}s")
+                log(
+                    f"seed {seed}: pretrained {obj}: loss {res.history[0]['loss']:.3f} → "
+                    f"{res.history[-1]['loss']:.3f} in {res.metrics['train_seconds']:.1f}s"
+                )
             for f in fractions:
                 sub = pool[stratified_fraction(y[pool], f, seed=seed)]
                 for v in variants:
@@ -164,17 +221,21 @@ def main() -> None:
                     init = inits.get(obj)
                     a = finetune(args, lonlat[sub], y[sub], lonlat[test], y[test], seed, init, kind == "frozen")
                     results[(f, v)].append(a)
-                log(f"  {f:>5.0%} ({len(sub)} labels): " + ", ".join(f"{v} {results[(f, v)][-1]:.3f}" for v in variants))
+                log(
+                    f"  {f:>5.0%} ({len(sub)} labels): " + ", ".join(f"{v} {results[(f, v)][-1]:.3f}" for v in variants)
+                )
     log(f"total {time.perf_counter() - t0:.0f}s")
 
     what = "30 % of the points" if args.split == "random" else f"the points of 30 % of the {args.block}° cells"
-    print(f"Test ROC AUC, Ariolimax presence/background (elapid sample; test = {what}, {len(test)} points), "
-          f"mean ± std over {args.seeds} seeds. Location encoder: {args.method} {' '.join(args.param)} + ffn "
-          f"{' '.join(args.net_param)}; pre-training {args.pretrain_epochs} epochs, batch {args.pretrain_batch}, "
-          f"random negatives from the {args.random_extent}, on "
-          f"the covariates of {len(unlabeled)} points ({'all' if args.pretrain_on == 'all' else 'the non-test'}; "
-          f"no labels); fine-tuning {args.steps} AdamW steps, batch "
-          f"{args.batch_size}, lr {args.lr}, the same for every column.\n")
+    print(
+        f"Test ROC AUC, Ariolimax presence/background (elapid sample; test = {what}, {len(test)} points), "
+        f"mean ± std over {args.seeds} seeds. Location encoder: {args.method} {' '.join(args.param)} + ffn "
+        f"{' '.join(args.net_param)}; pre-training {args.pretrain_epochs} epochs, batch {args.pretrain_batch}, "
+        f"random negatives from the {args.random_extent}, on "
+        f"the covariates of {len(unlabeled)} points ({'all' if args.pretrain_on == 'all' else 'the non-test'}; "
+        f"no labels); fine-tuning {args.steps} AdamW steps, batch "
+        f"{args.batch_size}, lr {args.lr}, the same for every column.\n"
+    )
     print("| labels | n | " + " | ".join(variants) + " |")
     print("|---|---|" + "---|" * len(variants))
     for f in fractions:

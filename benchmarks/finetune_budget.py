@@ -10,9 +10,22 @@ from __future__ import annotations
 import numpy as np
 
 
-def finetune_scores(method: str, method_params: dict, net_params: dict, lonlat: np.ndarray, y: np.ndarray,
-                    test_ll: np.ndarray, n_classes: int, seed: int, init: str | None, freeze: bool, *,
-                    steps: int, lr: float, batch_size: int) -> np.ndarray:
+def finetune_scores(
+    method: str,
+    method_params: dict,
+    net_params: dict,
+    lonlat: np.ndarray,
+    y: np.ndarray,
+    test_ll: np.ndarray,
+    n_classes: int,
+    seed: int,
+    init: str | None,
+    freeze: bool,
+    *,
+    steps: int,
+    lr: float,
+    batch_size: int,
+) -> np.ndarray:
     """Train ``method`` + ffn with cross-entropy for ``steps`` steps; return softmax scores on ``test_ll``."""
     import torch
     import torch.nn.functional as F
@@ -37,7 +50,7 @@ def finetune_scores(method: str, method_params: dict, net_params: dict, lonlat: 
     while step < steps:
         perm = torch.randperm(len(y), generator=gen)
         for i in range(0, len(y) - bs + 1, bs):
-            idx = perm[i:i + bs]
+            idx = perm[i : i + bs]
             loss = F.cross_entropy(model.forward_encoded(x[idx]), yt[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()

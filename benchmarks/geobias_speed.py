@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geoenc.metrics.hotspots import hotspots  # noqa: E402
-from geoenc.metrics.ssi import DEFAULT_RADIUS_KM, ssi_scores  # noqa: E402
-from tests.metrics.ssi_reference import reference_ssi  # noqa: E402
+from geoenc.metrics.hotspots import hotspots
+from geoenc.metrics.ssi import DEFAULT_RADIUS_KM, ssi_scores
+from tests.metrics.ssi_reference import reference_ssi
 
 
 def clustered(n: int, seed: int = 1):
@@ -78,25 +78,33 @@ def main() -> None:
     mask[ids] = True
     res, w, c = timed(lambda: ssi_scores(lon, lat, bad, centres=mask, n_jobs=1))
     fast_ms, fast_cpu = 1e3 * w / ids.size / 2, 1e3 * c / ids.size / 2
-    print(f"SSI fast, {ids.size} centres x 2 scores (median neighbourhood {int(np.median(res.n_neighbours[ids]))} "
-          f"points): {fast_ms:.2f} ms per centre per score wall ({fast_cpu:.2f} ms CPU), 1 process")
+    print(
+        f"SSI fast, {ids.size} centres x 2 scores (median neighbourhood {int(np.median(res.n_neighbours[ids]))} "
+        f"points): {fast_ms:.2f} ms per centre per score wall ({fast_cpu:.2f} ms CPU), 1 process"
+    )
     sub = ids[: a.ref_centres]
     (un, mk), w, c = timed(lambda: reference_ssi(lon, lat, bad, sub, DEFAULT_RADIUS_KM, 400))
     ref_ms, ref_cpu = 1e3 * w / sub.size / 2, 1e3 * c / sub.size / 2
     err = max(np.abs(un - res.unmarked[sub]).max(), np.abs(mk - res.marked[sub]).max())
-    print(f"SSI reference (dense W, loops), {sub.size} of those centres: {ref_ms:.1f} ms per centre per score wall "
-          f"({ref_cpu:.1f} ms CPU); max |fast - reference| = {err:.1e}")
-    print(f"speed-up per centre vs the reference: {ref_ms / fast_ms:.0f}x wall, {ref_cpu / fast_cpu:.0f}x CPU; "
-          f"vs PyGBS's 67 ms per centre per score: {67.0 / fast_ms:.0f}x wall, {67.0 / fast_cpu:.0f}x CPU")
+    print(
+        f"SSI reference (dense W, loops), {sub.size} of those centres: {ref_ms:.1f} ms per centre per score wall "
+        f"({ref_cpu:.1f} ms CPU); max |fast - reference| = {err:.1e}"
+    )
+    print(
+        f"speed-up per centre vs the reference: {ref_ms / fast_ms:.0f}x wall, {ref_cpu / fast_cpu:.0f}x CPU; "
+        f"vs PyGBS's 67 ms per centre per score: {67.0 / fast_ms:.0f}x wall, {67.0 / fast_cpu:.0f}x CPU"
+    )
 
     n_c = min(a.centres, lon.size)
     mask = np.zeros(lon.size, dtype=bool)
     mask[np.random.default_rng(2).choice(lon.size, n_c, replace=False)] = True
     res, w, c = timed(lambda: ssi_scores(lon, lat, bad, centres=mask, n_jobs=a.jobs))
-    print(f"SSI {n_c:,} centres x 2 scores on {lon.size:,} points, n_jobs={a.jobs}: {w:.1f} s wall "
-          f"({1e3 * w / n_c:.2f} ms per centre, both scores); CPU {c:.1f} s in all processes "
-          f"({1e3 * c / n_c:.2f} ms per centre, both scores; {c / (os.cpu_count() or 1):.0f} s wall on idle cores); "
-          f"median neighbourhood {int(np.median(res.n_neighbours[mask]))}")
+    print(
+        f"SSI {n_c:,} centres x 2 scores on {lon.size:,} points, n_jobs={a.jobs}: {w:.1f} s wall "
+        f"({1e3 * w / n_c:.2f} ms per centre, both scores); CPU {c:.1f} s in all processes "
+        f"({1e3 * c / n_c:.2f} ms per centre, both scores; {c / (os.cpu_count() or 1):.0f} s wall on idle cores); "
+        f"median neighbourhood {int(np.median(res.n_neighbours[mask]))}"
+    )
 
 
 if __name__ == "__main__":

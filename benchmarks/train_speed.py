@@ -39,13 +39,16 @@ def sphere_m_numpy(lonlat: np.ndarray, freqs: np.ndarray) -> np.ndarray:
     scaled = np.repeat(coords[..., None], len(freqs), axis=3) * freqs  # (B, 1, 2, S)
     lon = scaled[:, :, 0, :][..., None]
     lat = scaled[:, :, 1, :][..., None]
-    feats = np.concatenate([
-        np.sin(lat),
-        np.cos(lat) * np.cos(lon1)[..., None],
-        np.cos(lat1)[..., None] * np.cos(lon),
-        np.cos(lat) * np.sin(lon1)[..., None],
-        np.cos(lat1)[..., None] * np.sin(lon),
-    ], axis=-1)  # (B, 1, S, 5)
+    feats = np.concatenate(
+        [
+            np.sin(lat),
+            np.cos(lat) * np.cos(lon1)[..., None],
+            np.cos(lat1)[..., None] * np.cos(lon),
+            np.cos(lat) * np.sin(lon1)[..., None],
+            np.cos(lat1)[..., None] * np.sin(lon),
+        ],
+        axis=-1,
+    )  # (B, 1, S, 5)
     feats = np.transpose(feats, (0, 1, 3, 2))  # term-major, geoenc's feature order
     return feats.reshape(coords.shape[0], 1, -1)[:, 0, :]
 
@@ -55,7 +58,7 @@ def make_data(n: int, classes: int, seed: int):
     lon = rng.uniform(-180, 180, n)
     lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
     # classes: cells of a coarse lon/lat grid, so the task is learnable
-    side = int(math.ceil(math.sqrt(classes)))
+    side = math.ceil(math.sqrt(classes))
     cell = (np.floor((lon + 180) / 360 * side) * side + np.floor((lat + 90) / 180 * side)).astype(int) % classes
     return np.column_stack([lon, lat]), cell.astype(str).astype(object)
 
@@ -71,10 +74,11 @@ def torchspatial_encoder(path: str, frequency_num: int):
     import sys
 
     sys.path.insert(0, os.path.join(path, "main"))
-    from SpatialRelationEncoder import SphereMixScaleSpatialRelationPositionEncoder  # noqa: PLC0415
+    from SpatialRelationEncoder import SphereMixScaleSpatialRelationPositionEncoder
 
-    enc = SphereMixScaleSpatialRelationPositionEncoder(coord_dim=2, frequency_num=frequency_num, max_radius=1.0,
-                                                       min_radius=0.001, freq_init="geometric", device="cpu")
+    enc = SphereMixScaleSpatialRelationPositionEncoder(
+        coord_dim=2, frequency_num=frequency_num, max_radius=1.0, min_radius=0.001, freq_init="geometric", device="cpu"
+    )
 
     def encode(lonlat_batch: np.ndarray) -> torch.Tensor:
         x = torch.as_tensor(lonlat_batch, dtype=torch.float32)
@@ -83,8 +87,18 @@ def torchspatial_encoder(path: str, frequency_num: int):
     return encode
 
 
-def reference_loop(model, lonlat: np.ndarray, y: np.ndarray, freqs: np.ndarray, epochs: int, batch: int,
-                   lr: float, seed: int, device: torch.device, encode=None) -> tuple[float, int]:
+def reference_loop(
+    model,
+    lonlat: np.ndarray,
+    y: np.ndarray,
+    freqs: np.ndarray,
+    epochs: int,
+    batch: int,
+    lr: float,
+    seed: int,
+    device: torch.device,
+    encode=None,
+) -> tuple[float, int]:
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     gen = torch.Generator().manual_seed(seed)
     yt = torch.as_tensor(y, device=device)
@@ -95,7 +109,7 @@ def reference_loop(model, lonlat: np.ndarray, y: np.ndarray, freqs: np.ndarray, 
     for _ in range(epochs):
         perm = torch.randperm(n, generator=gen).numpy()
         for i in range(0, n, batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             # float64 numpy on the CPU → a new float32 tensor → the device, every batch
             if encode is None:
                 feats = torch.FloatTensor(sphere_m_numpy(lonlat[idx], freqs)).to(device)
@@ -112,14 +126,27 @@ def reference_loop(model, lonlat: np.ndarray, y: np.ndarray, freqs: np.ndarray, 
     return time.perf_counter() - t0, seen
 
 
-def reference_dataloader_loop(model, lonlat: np.ndarray, y: np.ndarray, freqs: np.ndarray, epochs: int, batch: int,
-                              lr: float, seed: int, device: torch.device) -> tuple[float, int]:
+def reference_dataloader_loop(
+    model,
+    lonlat: np.ndarray,
+    y: np.ndarray,
+    freqs: np.ndarray,
+    epochs: int,
+    batch: int,
+    lr: float,
+    seed: int,
+    device: torch.device,
+) -> tuple[float, int]:
     """As :func:`reference_loop`, with batches from a shuffling ``DataLoader`` over a ``TensorDataset``."""
     from torch.utils.data import DataLoader, TensorDataset
 
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    loader = DataLoader(TensorDataset(torch.as_tensor(lonlat), torch.as_tensor(y)), batch_size=batch, shuffle=True,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(
+        TensorDataset(torch.as_tensor(lonlat), torch.as_tensor(y)),
+        batch_size=batch,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
     seen = 0
     model.train()
     t0 = time.perf_counter()
@@ -136,8 +163,17 @@ def reference_dataloader_loop(model, lonlat: np.ndarray, y: np.ndarray, freqs: n
     return time.perf_counter() - t0, seen
 
 
-def interleaved_steps(model, lonlat: np.ndarray, y: np.ndarray, freqs: np.ndarray, batch: int, lr: float,
-                      rounds: int, steps: int, seed: int) -> dict[str, float]:
+def interleaved_steps(
+    model,
+    lonlat: np.ndarray,
+    y: np.ndarray,
+    freqs: np.ndarray,
+    batch: int,
+    lr: float,
+    rounds: int,
+    steps: int,
+    seed: int,
+) -> dict[str, float]:
     """Per-step cost of the two ways of feeding the net, alternated in one process so load drifts cancel.
 
     geoenc: slice a cached torch encoding with a randperm batch. reference: encode the batch in float64
@@ -148,7 +184,7 @@ def interleaved_steps(model, lonlat: np.ndarray, y: np.ndarray, freqs: np.ndarra
     device = next(model.parameters()).device
     lonlat_t = torch.as_tensor(lonlat, dtype=torch.float32, device=device)
     with torch.no_grad():
-        cached = torch.cat([enc(lonlat_t[i:i + 65536]) for i in range(0, len(lonlat_t), 65536)])
+        cached = torch.cat([enc(lonlat_t[i : i + 65536]) for i in range(0, len(lonlat_t), 65536)])
     yt = torch.as_tensor(y, device=device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     gen = torch.Generator().manual_seed(seed)
@@ -183,8 +219,11 @@ def interleaved_steps(model, lonlat: np.ndarray, y: np.ndarray, freqs: np.ndarra
             totals[name][0] += time.perf_counter() - w0
             totals[name][1] += time.process_time() - c0
     k = rounds * steps
-    return {f"{name}_{kind}_ms_per_step": round(1000 * totals[name][i] / k, 2)
-            for name in totals for i, kind in enumerate(("wall", "cpu"))}
+    return {
+        f"{name}_{kind}_ms_per_step": round(1000 * totals[name][i] / k, 2)
+        for name in totals
+        for i, kind in enumerate(("wall", "cpu"))
+    }
 
 
 def main(argv=None):
@@ -201,8 +240,11 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=5, help="alternations in the interleaved per-step measurement")
     ap.add_argument("--steps", type=int, default=10, help="steps per alternation")
     ap.add_argument("--json", help="write the figures here")
-    ap.add_argument("--torchspatial", metavar="PATH",
-                    help="a local checkout of seai-lab/TorchSpatial: also time its own sphereM encoder in the loop")
+    ap.add_argument(
+        "--torchspatial",
+        metavar="PATH",
+        help="a local checkout of seai-lab/TorchSpatial: also time its own sphereM encoder in the loop",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -212,8 +254,17 @@ def main(argv=None):
     lonlat, labels = make_data(args.points, args.classes, args.seed)
     params = {"frequency_num": args.frequency_num, "min_radius": 0.001, "max_radius": 1.0}
     net_params = {"hidden": args.hidden, "out": max(args.hidden // 2, 1)}
-    cfg = TrainConfig(method="sphereM", method_params=params, net="ffn", net_params=net_params, epochs=args.epochs,
-                      batch_size=args.batch_size, seed=args.seed, device=args.device, lr_schedule="constant")
+    cfg = TrainConfig(
+        method="sphereM",
+        method_params=params,
+        net="ffn",
+        net_params=net_params,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        device=args.device,
+        lr_schedule="constant",
+    )
 
     # the numpy encoding must equal geoenc's (same features, same order) for the comparison to be fair
     torch.manual_seed(args.seed)
@@ -224,23 +275,26 @@ def main(argv=None):
     freqs = geometric_frequencies(args.frequency_num, 0.001, 1.0).numpy()
     check = lonlat[:256]
     np.testing.assert_allclose(
-        sphere_m_numpy(check, freqs),
-        ref_model.location.position(torch.as_tensor(check)).numpy(), rtol=1e-6, atol=1e-6)
+        sphere_m_numpy(check, freqs), ref_model.location.position(torch.as_tensor(check)).numpy(), rtol=1e-6, atol=1e-6
+    )
 
     res = train(cfg, PointData(lonlat, labels))
     fast = res.metrics["samples_per_second"]
     codes = np.array([classes.index(c) for c in labels])
     device = torch.device(args.device)
     ref_model.to(device)
-    secs, seen = reference_loop(ref_model, lonlat, codes, freqs, args.epochs, args.batch_size, cfg.lr, args.seed,
-                                device)
+    secs, seen = reference_loop(
+        ref_model, lonlat, codes, freqs, args.epochs, args.batch_size, cfg.lr, args.seed, device
+    )
     slow = seen / secs
-    secs_dl, seen_dl = reference_dataloader_loop(ref_model, lonlat, codes, freqs, args.epochs, args.batch_size, cfg.lr,
-                                                 args.seed, device)
+    secs_dl, seen_dl = reference_dataloader_loop(
+        ref_model, lonlat, codes, freqs, args.epochs, args.batch_size, cfg.lr, args.seed, device
+    )
     slow_dl = seen_dl / secs_dl
 
-    steps = interleaved_steps(ref_model, lonlat, codes, freqs, args.batch_size, cfg.lr, rounds=args.rounds,
-                              steps=args.steps, seed=args.seed)
+    steps = interleaved_steps(
+        ref_model, lonlat, codes, freqs, args.batch_size, cfg.lr, rounds=args.rounds, steps=args.steps, seed=args.seed
+    )
 
     # where the time goes in the reference loop: the numpy encoding + copy alone, per batch
     idx = np.arange(args.batch_size)
@@ -259,26 +313,39 @@ def main(argv=None):
     if args.torchspatial:
         ts_encode = torchspatial_encoder(args.torchspatial, args.frequency_num)
         ref_model.to(device)
-        secs_ts, seen_ts = reference_loop(ref_model, lonlat, codes, freqs, args.epochs, args.batch_size, cfg.lr,
-                                          args.seed, device, encode=ts_encode)
+        secs_ts, seen_ts = reference_loop(
+            ref_model, lonlat, codes, freqs, args.epochs, args.batch_size, cfg.lr, args.seed, device, encode=ts_encode
+        )
         t0 = time.perf_counter()
         for _ in range(20):
             ts_encode(lonlat[idx])
-        extra = {"torchspatial_samples_per_s": round(seen_ts / secs_ts),
-                 "ratio_vs_torchspatial": round(fast / (seen_ts / secs_ts), 2),
-                 "torchspatial_encoding_ms_per_batch": round((time.perf_counter() - t0) / 20 * 1000, 2)}
+        extra = {
+            "torchspatial_samples_per_s": round(seen_ts / secs_ts),
+            "ratio_vs_torchspatial": round(fast / (seen_ts / secs_ts), 2),
+            "torchspatial_encoding_ms_per_batch": round((time.perf_counter() - t0) / 20 * 1000, 2),
+        }
         ref_model.cpu()
 
-    out = {"points": args.points, "epochs": args.epochs, "batch_size": args.batch_size, "threads": args.threads,
-           "encoder": f"sphereM S={args.frequency_num} ({5 * args.frequency_num} dims)", "net": f"ffn {args.hidden}→{max(args.hidden // 2, 1)}", "device": args.device,
-           "geoenc_samples_per_s": round(fast), "reference_style_samples_per_s": round(slow),
-           "ratio": round(fast / slow, 2),
-           "reference_style_with_dataloader_samples_per_s": round(slow_dl), "ratio_vs_dataloader": round(fast / slow_dl, 2),
-           **steps,
-           "interleaved_ratio_wall": round(steps["reference_wall_ms_per_step"] / steps["geoenc_wall_ms_per_step"], 2),
-           "interleaved_ratio_cpu": round(steps["reference_cpu_ms_per_step"] / steps["geoenc_cpu_ms_per_step"], 2),
-           "numpy_encoding_ms_per_batch": round(pe_ms, 2), "torch_encoding_ms_per_batch": round(pe_torch_ms, 2),
-           **extra}
+    out = {
+        "points": args.points,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "threads": args.threads,
+        "encoder": f"sphereM S={args.frequency_num} ({5 * args.frequency_num} dims)",
+        "net": f"ffn {args.hidden}→{max(args.hidden // 2, 1)}",
+        "device": args.device,
+        "geoenc_samples_per_s": round(fast),
+        "reference_style_samples_per_s": round(slow),
+        "ratio": round(fast / slow, 2),
+        "reference_style_with_dataloader_samples_per_s": round(slow_dl),
+        "ratio_vs_dataloader": round(fast / slow_dl, 2),
+        **steps,
+        "interleaved_ratio_wall": round(steps["reference_wall_ms_per_step"] / steps["geoenc_wall_ms_per_step"], 2),
+        "interleaved_ratio_cpu": round(steps["reference_cpu_ms_per_step"] / steps["geoenc_cpu_ms_per_step"], 2),
+        "numpy_encoding_ms_per_batch": round(pe_ms, 2),
+        "torch_encoding_ms_per_batch": round(pe_torch_ms, 2),
+        **extra,
+    }
     print(json.dumps(out, indent=2))
     if args.json:
         with open(args.json, "w") as f:

@@ -10,10 +10,9 @@ The Python API::
     probs = model.predict(lonlat)                   # class probabilities or values
 """
 
-__version__ = "0.1.0"
-
-from geoenc.encoders import get_encoder, list_encoders  # noqa: E402
-from geoenc.encoding import encode, encode_file  # noqa: E402
-from geoenc.models import load_model  # noqa: E402
+from geoenc._version import __version__
+from geoenc.encoders import get_encoder, list_encoders
+from geoenc.encoding import encode, encode_file
+from geoenc.models import load_model
 
 __all__ = ["__version__", "encode", "encode_file", "get_encoder", "list_encoders", "load_model"]

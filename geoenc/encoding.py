@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,8 +21,16 @@ from geoenc.io.read import Source
 MAX_BATCH_BYTES = 256 << 20
 
 
-def encode(lonlat: Any, method: str = "sphereM", *, device: str = "auto", dtype: str = "float32",
-           batch_size: int = 65_536, seed: int = 0, **params: Any) -> np.ndarray:
+def encode(
+    lonlat: Any,
+    method: str = "sphereM",
+    *,
+    device: str = "auto",
+    dtype: str = "float32",
+    batch_size: int = 65_536,
+    seed: int = 0,
+    **params: Any,
+) -> np.ndarray:
     """Encode an ``(N, 2)`` array of lon/lat degrees with a registered encoder; returns ``(N, D)`` numpy.
 
     Encoders that are fitted on data (``rbf`` anchors) are fitted on these same points with ``seed``.
@@ -38,12 +47,18 @@ def _rows_per_batch(batch_size: int, dim: int) -> int:
 
 
 @torch.no_grad()
-def _run(fn: Callable[[torch.Tensor], torch.Tensor], lonlat: np.ndarray, device: torch.device,
-         dtype: torch.dtype, batch_size: int, dim: int | None = None) -> np.ndarray:
+def _run(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    lonlat: np.ndarray,
+    device: torch.device,
+    dtype: torch.dtype,
+    batch_size: int,
+    dim: int | None = None,
+) -> np.ndarray:
     rows = _rows_per_batch(batch_size, dim or getattr(fn, "embedding_dim", 64))
     out = []
     for start in range(0, lonlat.shape[0], rows):
-        x = torch.as_tensor(lonlat[start:start + rows], dtype=dtype).to(device)
+        x = torch.as_tensor(lonlat[start : start + rows], dtype=dtype).to(device)
         out.append(fn(x).to("cpu").numpy())
     return np.concatenate(out) if out else np.empty((0, dim or 0), dtype=np.float32)
 
@@ -69,12 +84,25 @@ def _state_hash(module: torch.nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-def encode_file(source: Source, dest: str | Path, method: str | None = "sphereM", params: dict | None = None, *,
-                fmt: str | None = None, output_format: str | None = None, coord_opts: CoordOptions | None = None,
-                layout: str = "list", batch_size: int = 65_536, device: str = "auto", dtype: str = "float32",
-                seed: int = 0, overwrite: bool = False, model: str | Path | None = None,
-                progress: Callable[[int, int | None], None] | None = None,
-                raster: str | Path | None = None) -> EncodeResult:
+def encode_file(
+    source: Source,
+    dest: str | Path,
+    method: str | None = "sphereM",
+    params: dict | None = None,
+    *,
+    fmt: str | None = None,
+    output_format: str | None = None,
+    coord_opts: CoordOptions | None = None,
+    layout: str = "list",
+    batch_size: int = 65_536,
+    device: str = "auto",
+    dtype: str = "float32",
+    seed: int = 0,
+    overwrite: bool = False,
+    model: str | Path | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    raster: str | Path | None = None,
+) -> EncodeResult:
     """Read points, encode them batch by batch, and write them with an ``embedding`` column.
 
     With ``model`` the embedding is the trained (or pretrained) location encoder's output instead of a
@@ -86,16 +114,27 @@ def encode_file(source: Source, dest: str | Path, method: str | None = "sphereM"
     from geoenc.io.write import check_output
 
     if raster is not None or is_autoencoder_dir(model):
-        from geoenc.imagery.embed import encode_file_with_autoencoder
         from geoenc.errors import UsageError
+        from geoenc.imagery.embed import encode_file_with_autoencoder
 
         if not is_autoencoder_dir(model):
             raise UsageError("--raster goes with --model AE_DIR, an image autoencoder written by `geoenc autoencode`")
         if raster is None:
             raise UsageError(f"model {model} is an image autoencoder: give the raster to cut chips from with --raster")
         rows, dim = encode_file_with_autoencoder(
-            source, dest, model, raster, fmt=fmt, output_format=output_format, coord_opts=coord_opts,
-            layout=layout, batch_size=batch_size, device=device, overwrite=overwrite, progress=progress)
+            source,
+            dest,
+            model,
+            raster,
+            fmt=fmt,
+            output_format=output_format,
+            coord_opts=coord_opts,
+            layout=layout,
+            batch_size=batch_size,
+            device=device,
+            overwrite=overwrite,
+            progress=progress,
+        )
         return EncodeResult(rows=rows, dim=dim, method="autoencoder")
     check_output(dest, overwrite)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
@@ -107,8 +146,11 @@ def encode_file(source: Source, dest: str | Path, method: str | None = "sphereM"
         loaded.to(dev) if hasattr(loaded, "to") else None
         fn: Callable[[torch.Tensor], torch.Tensor] = loaded.embed
         dim = int(getattr(loaded, "embedding_dim", 0)) or None
-        meta = {"model": str(model), "model_config": getattr(loaded, "config", {}),
-                "method": getattr(loaded, "encoder_name", None)}
+        meta = {
+            "model": str(model),
+            "model_config": getattr(loaded, "config", {}),
+            "method": getattr(loaded, "encoder_name", None),
+        }
         label = meta["method"] or "model"
         params_out: dict = {}
     else:
@@ -120,9 +162,10 @@ def encode_file(source: Source, dest: str | Path, method: str | None = "sphereM"
         label, params_out = enc.name, enc.params
         meta = {"method": enc.name, "params": params_out, "state_sha256": _state_hash(enc)}
         if enc.needs_fit:
-            meta["fitted_on"] = "the input points themselves (seed %d)" % seed
-    meta.update({"geoenc_version": geoenc.__version__, "dim": dim, "dtype": str(dt).replace("torch.", ""),
-                 "seed": seed})
+            meta["fitted_on"] = f"the input points themselves (seed {seed})"
+    meta.update(
+        {"geoenc_version": geoenc.__version__, "dim": dim, "dtype": str(dt).replace("torch.", ""), "seed": seed}
+    )
     rows = 0
     with PointWriter(dest, output_format, overwrite=overwrite, layout=layout, metadata=meta) as writer:
         for batch in stream:

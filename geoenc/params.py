@@ -14,7 +14,10 @@ FALSE = ("0", "false", "no", "off")
 
 
 def parse_text(value: str, typ: Any) -> Any:
-    """``value`` as ``typ`` (bool, int, float, str, Literal, tuple[X, ...], Optional[X]); ValueError if it is not one."""
+    """``value`` as ``typ`` (bool, int, float, str, Literal, tuple[X, ...], Optional[X]).
+
+    Raises ValueError if it is not one.
+    """
     origin, args = typing.get_origin(typ), typing.get_args(typ)
     if origin is typing.Union or str(origin) == "types.UnionType":
         if value.strip().lower() in ("none", "null", ""):

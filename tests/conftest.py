@@ -30,7 +30,7 @@ def runner() -> CliRunner:
 def cli(runner):
     """Invoke the geoenc app: cli("encode", "x.csv", ...) → Result with .exit_code, .stdout, .stderr."""
 
-    def invoke(*args: str, input: bytes | str | None = None):
+    def invoke(*args: str, input: bytes | str | None = None):  # noqa: A002 - CliRunner's name
         return runner.invoke(app, [str(a) for a in args], input=input)
 
     return invoke
@@ -39,7 +39,9 @@ def cli(runner):
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Path:
     path = tmp_path / "pts.csv"
-    rows = ["name,Longitude,Latitude,pop"] + [f"{n},{x},{y},{i * 10}" for i, (n, x, y) in enumerate(zip(NAMES, LON, LAT))]
+    rows = ["name,Longitude,Latitude,pop"] + [
+        f"{n},{x},{y},{i * 10}" for i, (n, x, y) in enumerate(zip(NAMES, LON, LAT, strict=False))
+    ]
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -54,13 +56,20 @@ def parquet_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def geojson_file(tmp_path: Path) -> Path:
     path = tmp_path / "pts.geojson"
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
-              "properties": {"name": n, "pop": i * 10}} for i, (n, x, y) in enumerate(zip(NAMES, LON, LAT))]
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [x, y]},
+            "properties": {"name": n, "pop": i * 10},
+        }
+        for i, (n, x, y) in enumerate(zip(NAMES, LON, LAT, strict=False))
+    ]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     return path
 
 
 # -- small trained models, shared by every test that needs one (trained once per session) ----------------
+
 
 def _points(n: int, seed: int, regression: bool = False) -> Points:
     rng = np.random.default_rng(seed)
@@ -75,8 +84,17 @@ def class_model(tmp_path_factory):
     from geoenc.training import TrainConfig, train
 
     out = tmp_path_factory.mktemp("models") / "cls"
-    cfg = TrainConfig(label="y", method="xyz", net="ffn", net_params={"hidden": 64, "out": 32, "dropout": 0.0},
-                      epochs=25, batch_size=64, lr=3e-3, seed=0, device="cpu")
+    cfg = TrainConfig(
+        label="y",
+        method="xyz",
+        net="ffn",
+        net_params={"hidden": 64, "out": 32, "dropout": 0.0},
+        epochs=25,
+        batch_size=64,
+        lr=3e-3,
+        seed=0,
+        device="cpu",
+    )
     train(cfg, _points(600, 0), out_dir=out)
     return out
 
@@ -86,9 +104,15 @@ def reg_model(tmp_path_factory):
     from geoenc.training import TrainConfig, train
 
     out = tmp_path_factory.mktemp("models") / "reg"
-    cfg = TrainConfig(label="y", method="xyz", net="ffn", net_params={"hidden": 32, "out": 16}, epochs=3,
-                      batch_size=128, seed=0, device="cpu")
+    cfg = TrainConfig(
+        label="y",
+        method="xyz",
+        net="ffn",
+        net_params={"hidden": 32, "out": 16},
+        epochs=3,
+        batch_size=128,
+        seed=0,
+        device="cpu",
+    )
     train(cfg, _points(600, 1, regression=True), out_dir=out)
     return out
-
-

@@ -17,7 +17,7 @@ BASELINES = ("knn", "random_forest", "no_location")
 def _holdout(n: int, seed: int, fraction: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
-    cut = max(1, int(round(n * fraction)))
+    cut = max(1, round(n * fraction))
     return order[cut:], order[:cut]
 
 
@@ -42,8 +42,15 @@ def _align(proba: np.ndarray, model_classes: np.ndarray, n_classes: int) -> np.n
     return out
 
 
-def fit_predict(name: str, task: str, train_lonlat: np.ndarray, train_y: np.ndarray, test_lonlat: np.ndarray,
-                n_classes: int | None, seed: int) -> tuple[np.ndarray, dict]:
+def fit_predict(
+    name: str,
+    task: str,
+    train_lonlat: np.ndarray,
+    train_y: np.ndarray,
+    test_lonlat: np.ndarray,
+    n_classes: int | None,
+    seed: int,
+) -> tuple[np.ndarray, dict]:
     """Fit baseline ``name`` and predict the test points.
 
     Classification: ``y`` holds class indices; returns ``(N, n_classes)`` probabilities. Regression: returns

@@ -44,8 +44,24 @@ def summarise(records: list[dict]) -> list[dict]:
 
 
 def write_csv(records: list[dict], path: Path) -> None:
-    keys = ["method", "kind", "seed", "task", "top1", "top3", "mrr", "r2", "mae", "rmse", "log_loss",
-            "unmarked_ssi", "marked_ssi", "n_low", "train_seconds", "n"]
+    keys = [
+        "method",
+        "kind",
+        "seed",
+        "task",
+        "top1",
+        "top3",
+        "mrr",
+        "r2",
+        "mae",
+        "rmse",
+        "log_loss",
+        "unmarked_ssi",
+        "marked_ssi",
+        "n_low",
+        "train_seconds",
+        "n",
+    ]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
     w.writeheader()
@@ -59,14 +75,15 @@ def markdown_table(records: list[dict]) -> str:
         return "(no runs)\n"
     task = records[0]["task"]
     cols = _columns(task)
-    lines = ["| method | " + " | ".join(label for _, label in cols) + " | seeds |",
-             "|---|" + "---|" * (len(cols) + 1)]
+    lines = ["| method | " + " | ".join(label for _, label in cols) + " | seeds |", "|---|" + "---|" * (len(cols) + 1)]
     for row in summarise(records):
         name = row["method"] + (" (baseline)" if row["kind"] == "baseline" else "")
         cells = [_fmt([r.get(k) for r in row["runs"]], percent=k in ("top1", "top3", "mrr")) for k, _ in cols]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {len(row['runs'])} |")
-    note = ("top-1/top-3/MRR in %, mean ± std over seeds; geo-bias = SSI averaged over low-performance test "
-            "points (higher = errors more clustered in space)")
+    note = (
+        "top-1/top-3/MRR in %, mean ± std over seeds; geo-bias = SSI averaged over low-performance test "
+        "points (higher = errors more clustered in space)"
+    )
     if task == "regression":
         note = "mean ± std over seeds; geo-bias = SSI averaged over points whose |error| exceeds the threshold"
     return "\n".join(lines) + "\n\n" + note + "\n"

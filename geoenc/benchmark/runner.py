@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -93,9 +94,20 @@ def _neural_run(method: str, seed: int, train_pts, test_pts, cfg: BenchmarkConfi
     from geoenc.models.predict import predict_points
     from geoenc.training import TrainConfig, train
 
-    tcfg = TrainConfig(label=cfg.label, method=method, net=cfg.net, net_params=dict(cfg.net_params), task=cfg.task,
-                       epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, device=cfg.device,
-                       val_fraction=0.1, patience=max(3, cfg.epochs // 3))
+    tcfg = TrainConfig(
+        label=cfg.label,
+        method=method,
+        net=cfg.net,
+        net_params=dict(cfg.net_params),
+        task=cfg.task,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        seed=seed,
+        device=cfg.device,
+        val_fraction=0.1,
+        patience=max(3, cfg.epochs // 3),
+    )
     t0 = time.perf_counter()
     result = train(tcfg, train_pts)
     seconds = time.perf_counter() - t0
@@ -109,8 +121,8 @@ def _neural_run(method: str, seed: int, train_pts, test_pts, cfg: BenchmarkConfi
 def _baseline_run(name: str, seed: int, train_pts, test_pts, cfg: BenchmarkConfig) -> tuple[dict, dict, str]:
     from geoenc.metrics.classification import classification_metrics, per_point_classification
     from geoenc.metrics.regression import per_point_regression, regression_metrics
-    from geoenc.training import from_points
     from geoenc.training import data as D
+    from geoenc.training import from_points
 
     tr = from_points(train_pts, cfg.label)
     te = from_points(test_pts, cfg.label)
@@ -136,9 +148,16 @@ def _baseline_run(name: str, seed: int, train_pts, test_pts, cfg: BenchmarkConfi
     return metrics, cols, task
 
 
-def run_benchmark(train_path: str, test_path: str, out_dir: str | Path, cfg: BenchmarkConfig, *,
-                  read_kwargs: dict | None = None, overwrite: bool = False,
-                  progress: Callable[[str, int, int], None] | None = None) -> list[dict]:
+def run_benchmark(
+    train_path: str,
+    test_path: str,
+    out_dir: str | Path,
+    cfg: BenchmarkConfig,
+    *,
+    read_kwargs: dict | None = None,
+    overwrite: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[dict]:
     """Run every (method, seed) not already in ``out_dir/runs``; return all run records."""
     from geoenc.io import read_points
 
@@ -168,8 +187,16 @@ def run_benchmark(train_path: str, test_path: str, out_dir: str | Path, cfg: Ben
         if task == "regression" and threshold is None:
             threshold = float(np.std(np.asarray(test_pts.attrs.column(cfg.label).to_numpy(), dtype=np.float64)))
         bias = _geobias(test_pts, cols, task, cfg, threshold if threshold is not None else 0.0)
-        record = {"method": name, "kind": kind, "seed": seed, "task": task, **metrics, **bias,
-                  "config": asdict(cfg) | {"methods": None}, "threshold": threshold if task == "regression" else None}
+        record = {
+            "method": name,
+            "kind": kind,
+            "seed": seed,
+            "task": task,
+            **metrics,
+            **bias,
+            "config": asdict(cfg) | {"methods": None},
+            "threshold": threshold if task == "regression" else None,
+        }
         _write_json(path, record)
         records.append(record)
     if progress is not None:

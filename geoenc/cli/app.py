@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -14,17 +15,24 @@ from geoenc.cli.errors import exit_code_for
 class GeoencGroup(TyperGroup):
     """Runs a command and turns every failure into one line on stderr plus an exit code."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         command = next((a for a in argv if not a.startswith("-")), "")
         try:
-            rv = super().main(args=argv, prog_name=prog_name or "geoenc", complete_var=complete_var,
-                              standalone_mode=False, **extra)
+            rv = super().main(
+                args=argv, prog_name=prog_name or "geoenc", complete_var=complete_var, standalone_mode=False, **extra
+            )
             code = rv if isinstance(rv, int) else 0
         except typer.Exit as exc:
             code = exc.exit_code
-        except BaseException as exc:  # noqa: BLE001 - every failure becomes one line and an exit code
+        except BaseException as exc:
             if isinstance(exc, SystemExit):
                 raise
             code = exit_code_for(exc, command)

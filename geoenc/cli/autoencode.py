@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,21 +13,31 @@ from geoenc.cli.progress import note, progress_bar
 
 def autoencode(
     raster: Raster,
-    output: Annotated[str, typer.Option("--output", "-o", help="Model directory to write (safetensors + config.json).",
-                                        rich_help_panel="Output")],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="Model directory to write (safetensors + config.json).", rich_help_panel="Output"
+        ),
+    ],
     size: Size = 32,
     latent: Annotated[int, typer.Option("--latent", help="Size of the latent vector (the embedding).")] = 64,
     width: Annotated[int, typer.Option("--width", help="Channels of the first convolution (doubling per stage).")] = 16,
     bands: Bands = None,
-    samples: Annotated[int, typer.Option(
-        "--samples", help="Chips drawn uniformly over the raster's valid area.")] = 10_000,
-    points: Annotated[Optional[str], typer.Option(
-        "--points", help="Train on chips at these points instead of random ones (GeoParquet, GeoJSON, CSV).")] = None,
+    samples: Annotated[
+        int, typer.Option("--samples", help="Chips drawn uniformly over the raster's valid area.")
+    ] = 10_000,
+    points: Annotated[
+        str | None,
+        typer.Option(
+            "--points", help="Train on chips at these points instead of random ones (GeoParquet, GeoJSON, CSV)."
+        ),
+    ] = None,
     epochs: Annotated[int, typer.Option("--epochs", help="Passes over the training chips.")] = 10,
     batch_size: o.BatchSize = 128,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (Adam, one-cycle schedule).")] = 1e-3,
-    val_fraction: Annotated[float, typer.Option(
-        "--val-fraction", help="Share of chips held out for metrics.json.")] = 0.1,
+    val_fraction: Annotated[
+        float, typer.Option("--val-fraction", help="Share of chips held out for metrics.json.")
+    ] = 0.1,
     seed: o.Seed = 0,
     device: o.Device = "auto",
     overwrite: o.Overwrite = False,
@@ -40,18 +50,28 @@ def autoencode(
 
     Example: geoenc autoencode bluemarble.tif --size 32 --latent 64 --samples 20000 -o ae/
     """
-    from geoenc.imagery.training import AutoencoderConfig, train_autoencoder
     from geoenc.imagery.raster import parse_bands
+    from geoenc.imagery.training import AutoencoderConfig, train_autoencoder
 
-    cfg = AutoencoderConfig(size=size, latent=latent, width=width, samples=samples, epochs=epochs,
-                            batch_size=batch_size, lr=lr, seed=seed, val_fraction=val_fraction,
-                            bands=parse_bands(bands))
+    cfg = AutoencoderConfig(
+        size=size,
+        latent=latent,
+        width=width,
+        samples=samples,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        val_fraction=val_fraction,
+        bands=parse_bands(bands),
+    )
     with progress_bar("training", quiet) as update:
-        m = train_autoencoder(raster, output, cfg, points=points, device=device, overwrite=overwrite,
-                              progress=update)
-    note(f"held-out reconstruction MSE {m['val_mse']:.4f} vs {m['baseline_mean_image_mse']:.4f} for the per-band "
-         f"mean image (standardised units; {m['train_chips']:,} training chips, {m['seconds']:.0f} s) → {output}",
-         quiet)
+        m = train_autoencoder(raster, output, cfg, points=points, device=device, overwrite=overwrite, progress=update)
+    note(
+        f"held-out reconstruction MSE {m['val_mse']:.4f} vs {m['baseline_mean_image_mse']:.4f} for the per-band "
+        f"mean image (standardised units; {m['train_chips']:,} training chips, {m['seconds']:.0f} s) → {output}",
+        quiet,
+    )
 
 
 def register(app: typer.Typer) -> None:

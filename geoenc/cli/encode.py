@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,13 +14,24 @@ from geoenc.errors import UsageError
 def encode(
     input: o.InputArg,
     output: o.Output,
-    method: Annotated[Optional[str], typer.Option("--method", "-m", help="Position encoder (see `geoenc methods`).")] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", "-m", help="Position encoder (see `geoenc methods`).")
+    ] = None,
     param: o.Params = None,
-    model: Annotated[Optional[str], typer.Option(
-        "--model", help="A model directory from `geoenc train`/`pretrain`: write its learned embedding instead.")] = None,
-    raster: Annotated[Optional[str], typer.Option(
-        "--raster", help="With --model AE_DIR from `geoenc autoencode`: the image to cut chips from "
-        "(embedding = latent, plus recon_error).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="A model directory from `geoenc train`/`pretrain`: write its learned embedding instead."
+        ),
+    ] = None,
+    raster: Annotated[
+        str | None,
+        typer.Option(
+            "--raster",
+            help="With --model AE_DIR from `geoenc autoencode`: the image to cut chips from "
+            "(embedding = latent, plus recon_error).",
+        ),
+    ] = None,
     batch_size: o.BatchSize = 65_536,
     device: o.Device = "auto",
     dtype: o.Dtype = "float32",
@@ -50,10 +61,22 @@ def encode(
     params = o.parse_key_values(param)
     with progress_bar("encoding", quiet) as update:
         result = encode_file(
-            input, output, method, params, fmt=format, output_format=output_format,
+            input,
+            output,
+            method,
+            params,
+            fmt=format,
+            output_format=output_format,
             coord_opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon),
-            layout=layout, batch_size=batch_size, device=device, dtype=dtype, seed=seed,
-            overwrite=overwrite, model=model, progress=update, raster=raster,
+            layout=layout,
+            batch_size=batch_size,
+            device=device,
+            dtype=dtype,
+            seed=seed,
+            overwrite=overwrite,
+            model=model,
+            progress=update,
+            raster=raster,
         )
     where = "stdout" if output == "-" else output
     note(f"encoded {result.rows:,} points with {result.method} ({result.dim} dims) → {where}", quiet)

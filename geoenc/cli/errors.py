@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -51,10 +52,8 @@ def exit_code_for(exc: BaseException, command: str = "") -> int:
         return 130
     if isinstance(exc, BrokenPipeError):
         # the reader of our stdout went away (`| head`): nothing to report
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout for the rest of the process
         return 1
     if isinstance(exc, MemoryError):
         _say("out of memory: lower --batch-size")
@@ -63,7 +62,5 @@ def exit_code_for(exc: BaseException, command: str = "") -> int:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         _say(f"{exc.strerror or exc}{where}")
         return 1
-    _say(
-        f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback, and please report it"
-    )
+    _say(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback, and please report it")
     return 1

@@ -57,10 +57,10 @@ def evaluate(
 
     Example: geoenc evaluate model/ test.parquet --json
     """
+    from geoenc.device import resolve_device
     from geoenc.io import read_points
     from geoenc.models import load_model
     from geoenc.models.predict import evaluate_points
-    from geoenc.device import resolve_device
 
     loaded = load_model(model, device=resolve_device(device))
     points = read_points(input, format, opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon))

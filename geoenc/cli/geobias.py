@@ -5,20 +5,34 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from geoenc.cli import options as o
 from geoenc.cli.progress import note, progress_bar
 
-RADIUS_KM = 318.55  # = geoenc.metrics.ssi.DEFAULT_RADIUS_KM rounded (0.05 rad); not imported: keeps `geoenc` startup light
+RADIUS_KM = (
+    318.55  # = geoenc.metrics.ssi.DEFAULT_RADIUS_KM rounded (0.05 rad); not imported: keeps `geoenc` startup light
+)
 
-PredsArg = Annotated[list[str], typer.Argument(
-    metavar="PREDS...", help="Prediction files (from `geoenc predict` with labels); several = side-by-side comparison.")]
-Report = Annotated[str, typer.Option(
-    "--output", "-o", help="Per-point report, GeoParquet (.parquet) or CSV; with several PREDS one file per input "
-                           "(report.<input>.parquet).", rich_help_panel="Output")]
+PredsArg = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="PREDS...",
+        help="Prediction files (from `geoenc predict` with labels); several = side-by-side comparison.",
+    ),
+]
+Report = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Per-point report, GeoParquet (.parquet) or CSV; with several PREDS one file per input "
+        "(report.<input>.parquet).",
+        rich_help_panel="Output",
+    ),
+]
 
 
 def _clean(obj):
@@ -42,9 +56,19 @@ def _print_tables(summaries: list[dict]) -> None:
 
     console = Console(highlight=False, width=max(130, Console().width))
     t = Table(title="Geo-bias (SSI: mean over low-performance centres, higher = less random)")
-    for col in ("file", "points", "bad %", "SSI unmarked", "SSI marked", "Moran's I", "p", "hot 99/95/90",
-                "cold 99/95/90"):
+    for col in (
+        "file",
+        "points",
+        "bad %",
+        "SSI unmarked",
+        "SSI marked",
+        "Moran's I",
+        "p",
+        "hot 99/95/90",
+        "cold 99/95/90",
+    ):
         t.add_column(col, justify="left" if col == "file" else "right", no_wrap=col == "file")
+
     def ssi(s: dict, key: str) -> str:
         if key + "_baseline" in s:
             return f"{_f(s[key])} ({_f(s[key + '_baseline'])})"
@@ -52,9 +76,17 @@ def _print_tables(summaries: list[dict]) -> None:
 
     for s in summaries:
         b = s["gi_bins"]
-        t.add_row(Path(s["file"]).name, f"{s['n_points']:,}", f"{100 * s['bad_rate']:.1f}", ssi(s, "unmarked_ssi"),
-                  ssi(s, "marked_ssi"), _f(s["moran_i"]), f"{s['moran_p']:.2g}", f"{b['3']}/{b['2']}/{b['1']}",
-                  f"{b['-3']}/{b['-2']}/{b['-1']}")
+        t.add_row(
+            Path(s["file"]).name,
+            f"{s['n_points']:,}",
+            f"{100 * s['bad_rate']:.1f}",
+            ssi(s, "unmarked_ssi"),
+            ssi(s, "marked_ssi"),
+            _f(s["moran_i"]),
+            f"{s['moran_p']:.2g}",
+            f"{b['3']}/{b['2']}/{b['1']}",
+            f"{b['-3']}/{b['-2']}/{b['-1']}",
+        )
     console.print(t)
     if any("marked_ssi_baseline" in s for s in summaries):
         console.print("SSI in brackets: mean over random permutations of the outcome (--baseline)")
@@ -73,34 +105,70 @@ def _print_tables(summaries: list[dict]) -> None:
 def geobias(
     preds: PredsArg,
     output: Report,
-    value: Annotated[Optional[str], typer.Option(
-        "--value", help="A 0/1 performance column (1 = good), e.g. hit@1 (default when present).")] = None,
-    error: Annotated[Optional[str], typer.Option(
-        "--error", help="A continuous error column, e.g. abs_error (default without hit@1); needs --threshold.")] = None,
-    threshold: Annotated[Optional[float], typer.Option(
-        "--threshold", help="Low performance = error above this (in the error column's unit).")] = None,
-    radius_km: Annotated[float, typer.Option(
-        "--radius-km", help="SSI neighbourhood radius (default 0.05 rad, as in the TorchSpatial results).")] = RADIUS_KM,
+    value: Annotated[
+        str | None,
+        typer.Option("--value", help="A 0/1 performance column (1 = good), e.g. hit@1 (default when present)."),
+    ] = None,
+    error: Annotated[
+        str | None,
+        typer.Option(
+            "--error", help="A continuous error column, e.g. abs_error (default without hit@1); needs --threshold."
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Low performance = error above this (in the error column's unit)."),
+    ] = None,
+    radius_km: Annotated[
+        float,
+        typer.Option(
+            "--radius-km", help="SSI neighbourhood radius (default 0.05 rad, as in the TorchSpatial results)."
+        ),
+    ] = RADIUS_KM,
     k: Annotated[int, typer.Option("--k", help="SSI neighbourhood: at most this many nearest points.")] = 400,
     gi_k: Annotated[int, typer.Option("--gi-k", help="Gi* and Moran's I: k nearest neighbours.")] = 8,
-    band_km: Annotated[Optional[float], typer.Option(
-        "--band-km", help="Gi*: distance-band weights of this radius instead of k nearest neighbours.")] = None,
+    band_km: Annotated[
+        float | None,
+        typer.Option("--band-km", help="Gi*: distance-band weights of this radius instead of k nearest neighbours."),
+    ] = None,
     fdr: Annotated[bool, typer.Option("--fdr", help="Gi* bins from Benjamini–Hochberg adjusted p-values.")] = False,
-    centres: Annotated[str, typer.Option(
-        "--ssi-centres", help="SSI at low-performance points (low, the paper's summary) or at every point (all).")] = "low",
-    baseline: Annotated[int, typer.Option(
-        "--baseline", help="Also SSI of N random permutations of the outcome over the same points (a chance level).")] = 0,
+    centres: Annotated[
+        str,
+        typer.Option(
+            "--ssi-centres", help="SSI at low-performance points (low, the paper's summary) or at every point (all)."
+        ),
+    ] = "low",
+    baseline: Annotated[
+        int,
+        typer.Option(
+            "--baseline", help="Also SSI of N random permutations of the outcome over the same points (a chance level)."
+        ),
+    ] = 0,
     seed: o.Seed = 0,
-    jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", help="Processes for SSI (-1 = all CPU cores); results do not depend on it.",
-        rich_help_panel="Compute")] = -1,
-    raster: Annotated[Optional[str], typer.Option(
-        "--raster", help="Also write a GeoTIFF: mean Gi* z, low-performance rate and count per cell.",
-        rich_help_panel="Output")] = None,
-    cell_deg: Annotated[float, typer.Option("--cell-deg", help="Raster cell size in degrees.",
-                                            rich_help_panel="Output")] = 1.0,
-    png: Annotated[Optional[str], typer.Option("--png", help="Also write a PNG map of hot and cold spots.",
-                                               rich_help_panel="Output")] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Processes for SSI (-1 = all CPU cores); results do not depend on it.",
+            rich_help_panel="Compute",
+        ),
+    ] = -1,
+    raster: Annotated[
+        str | None,
+        typer.Option(
+            "--raster",
+            help="Also write a GeoTIFF: mean Gi* z, low-performance rate and count per cell.",
+            rich_help_panel="Output",
+        ),
+    ] = None,
+    cell_deg: Annotated[
+        float, typer.Option("--cell-deg", help="Raster cell size in degrees.", rich_help_panel="Output")
+    ] = 1.0,
+    png: Annotated[
+        str | None,
+        typer.Option("--png", help="Also write a PNG map of hot and cold spots.", rich_help_panel="Output"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (one object per file).")] = False,
     overwrite: o.Overwrite = False,
     output_format: o.OutputFormat = None,
@@ -127,10 +195,26 @@ def geobias(
         raise UsageError("--cell-deg needs --raster")
     with progress_bar("SSI centres", quiet) as update:
         results = run_geobias(
-            preds, output, value=value, error=error, threshold=threshold, radius_km=radius_km, k=k, gi_k=gi_k,
-            band_km=band_km, fdr=fdr, centres=centres, baseline=baseline, seed=seed, n_jobs=jobs, raster=raster,
-            cell_deg=cell_deg, png=png,
-            overwrite=overwrite, fmt=format, output_format=output_format,
+            preds,
+            output,
+            value=value,
+            error=error,
+            threshold=threshold,
+            radius_km=radius_km,
+            k=k,
+            gi_k=gi_k,
+            band_km=band_km,
+            fdr=fdr,
+            centres=centres,
+            baseline=baseline,
+            seed=seed,
+            n_jobs=jobs,
+            raster=raster,
+            cell_deg=cell_deg,
+            png=png,
+            overwrite=overwrite,
+            fmt=format,
+            output_format=output_format,
             coord_options=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon),
             progress=lambda src, done, total: update(done, total, file=Path(src).name),
             log=lambda msg: note(msg, quiet),

@@ -36,11 +36,18 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors (or set GEOENC_DEBUG=1).")] = False,
-    threads: Annotated[int | None, typer.Option(
-        "--threads", min=1, envvar="GEOENC_THREADS",
-        help="CPU threads for torch (default: torch's own choice). 1 is often fastest on a busy machine.")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            envvar="GEOENC_THREADS",
+            help="CPU threads for torch (default: torch's own choice). 1 is often fastest on a busy machine.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Location encoders, location models and geo-bias scores for geographic points."""
     set_debug(debug)

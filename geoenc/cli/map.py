@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,21 +12,39 @@ from geoenc.errors import UsageError
 
 
 def map_cmd(
-    model: Annotated[Optional[str], typer.Argument(metavar="[MODEL]", help="A model directory from `geoenc train`.")] = None,
+    model: Annotated[
+        str | None, typer.Argument(metavar="[MODEL]", help="A model directory from `geoenc train`.")
+    ] = None,
     output: Annotated[str, typer.Option("--output", "-o", help="GeoTIFF to write.")] = ...,
-    class_: Annotated[Optional[list[str]], typer.Option("--class", help="Map this class's probability (repeatable).")] = None,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Map the K classes with the highest mean probability.")] = None,
+    class_: Annotated[
+        list[str] | None, typer.Option("--class", help="Map this class's probability (repeatable).")
+    ] = None,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", help="Map the K classes with the highest mean probability.")
+    ] = None,
     all_classes: Annotated[bool, typer.Option("--all", help="Map every class (one band each).")] = False,
-    argmax: Annotated[bool, typer.Option("--argmax", help="One band of the most probable class index (default).")] = False,
-    bbox: Annotated[Optional[str], typer.Option("--bbox", help="W,S,E,N in degrees (default: the whole globe).")] = None,
+    argmax: Annotated[
+        bool, typer.Option("--argmax", help="One band of the most probable class index (default).")
+    ] = False,
+    bbox: Annotated[str | None, typer.Option("--bbox", help="W,S,E,N in degrees (default: the whole globe).")] = None,
     cell_deg: Annotated[float, typer.Option("--cell-deg", help="Cell size in degrees.")] = 0.5,
-    png: Annotated[Optional[str], typer.Option("--png", help="Also write a quick-look PNG picture.")] = None,
-    method: Annotated[Optional[str], typer.Option("--method", "-m", help="No model: map a position encoder's dimension.")] = None,
+    png: Annotated[str | None, typer.Option("--png", help="Also write a quick-look PNG picture.")] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", "-m", help="No model: map a position encoder's dimension.")
+    ] = None,
     param: o.Params = None,
     dim: Annotated[int, typer.Option("--dim", help="With --method: which output dimension to draw.")] = 0,
-    raster: Annotated[Optional[str], typer.Option(
-        "--raster", help="With an autoencoder from `geoenc autoencode`: map its reconstruction error over this raster.")] = None,
-    stride: Annotated[Optional[int], typer.Option("--stride", help="With --raster: pixels between chip centres (default: the chip size).")] = None,
+    raster: Annotated[
+        str | None,
+        typer.Option(
+            "--raster",
+            help="With an autoencoder from `geoenc autoencode`: map its reconstruction error over this raster.",
+        ),
+    ] = None,
+    stride: Annotated[
+        int | None,
+        typer.Option("--stride", help="With --raster: pixels between chip centres (default: the chip size)."),
+    ] = None,
     max_cells: Annotated[int, typer.Option("--max-cells", help="Refuse larger grids (cells × bands).")] = 2_000_000_000,
     batch_size: o.BatchSize = 65_536,
     device: o.Device = "auto",
@@ -46,7 +64,9 @@ def map_cmd(
 
         if is_autoencoder_dir(model) or raster is not None:
             if raster is None or not is_autoencoder_dir(model):
-                raise UsageError("--raster goes with an autoencoder directory from `geoenc autoencode` (and it needs one)")
+                raise UsageError(
+                    "--raster goes with an autoencoder directory from `geoenc autoencode` (and it needs one)"
+                )
             from geoenc.imagery.embed import reconstruction_error_map
 
             path = reconstruction_error_map(model, raster, output, stride=stride, device=device, overwrite=overwrite)
@@ -54,12 +74,36 @@ def map_cmd(
             return
     with progress_bar("mapping rows", quiet) as update:
         if model is not None:
-            res = map_model(model, output, classes=class_, top_k=top_k, all_classes=all_classes, argmax=argmax,
-                            bbox=bbox, cell_deg=cell_deg, png=png, batch_size=batch_size, device=device,
-                            overwrite=overwrite, max_cells=max_cells, progress=update)
+            res = map_model(
+                model,
+                output,
+                classes=class_,
+                top_k=top_k,
+                all_classes=all_classes,
+                argmax=argmax,
+                bbox=bbox,
+                cell_deg=cell_deg,
+                png=png,
+                batch_size=batch_size,
+                device=device,
+                overwrite=overwrite,
+                max_cells=max_cells,
+                progress=update,
+            )
         else:
-            res = map_encoder(method, o.parse_key_values(param), dim, output, bbox=bbox, cell_deg=cell_deg, png=png,
-                              device=device, overwrite=overwrite, max_cells=max_cells, progress=update)
+            res = map_encoder(
+                method,
+                o.parse_key_values(param),
+                dim,
+                output,
+                bbox=bbox,
+                cell_deg=cell_deg,
+                png=png,
+                device=device,
+                overwrite=overwrite,
+                max_cells=max_cells,
+                progress=update,
+            )
     note(f"wrote {res.width} × {res.height} cells, {len(res.bands)} band(s) ({res.kind}) → {res.path}", quiet)
 
 

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from geoenc.cli import options as o
 from geoenc.cli.progress import note, progress_bar
 
-Raster = Annotated[str, typer.Argument(metavar="RASTER",
-                                       help="Any raster GDAL reads (GeoTIFF, COG, VRT …) with a CRS.")]
+Raster = Annotated[
+    str, typer.Argument(metavar="RASTER", help="Any raster GDAL reads (GeoTIFF, COG, VRT …) with a CRS.")
+]
 Points = Annotated[str, typer.Argument(metavar="POINTS", help="Points: GeoParquet, GeoJSON, CSV file, or - for stdin.")]
 Size = Annotated[int, typer.Option("--size", help="Chip width and height in pixels.")]
-Bands = Annotated[Optional[str], typer.Option("--bands", help="1-based bands to keep, e.g. 1,2,3 (default: all).")]
+Bands = Annotated[str | None, typer.Option("--bands", help="1-based bands to keep, e.g. 1,2,3 (default: all).")]
 SkipOutside = Annotated[bool, typer.Option("--skip-outside", help="Drop points outside the raster instead of failing.")]
 
 
 def patches(
     raster: Raster,
     points: Points,
-    output: Annotated[str, typer.Option("--output", "-o", rich_help_panel="Output",
-                                        help="Output GeoParquet with a `chip` column, or - for stdout.")],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", rich_help_panel="Output", help="Output GeoParquet with a `chip` column, or - for stdout."
+        ),
+    ],
     size: Size = 32,
     bands: Bands = None,
     skip_outside: SkipOutside = False,
@@ -47,9 +52,17 @@ def patches(
 
     with progress_bar("cutting chips", quiet) as update:
         result = write_patches(
-            raster, points, output, size, bands, skip_outside=skip_outside, overwrite=overwrite, fmt=format,
+            raster,
+            points,
+            output,
+            size,
+            bands,
+            skip_outside=skip_outside,
+            overwrite=overwrite,
+            fmt=format,
             coord_opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon),
-            batch_rows=batch_size, progress=update,
+            batch_rows=batch_size,
+            progress=update,
         )
     where = "stdout" if output == "-" else output
     dropped = f" ({result.skipped:,} outside the raster dropped)" if result.skipped else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -10,9 +10,15 @@ from geoenc.cli import options as o
 from geoenc.cli.progress import note
 
 ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Model directory written by `geoenc train`.")]
-Prior = Annotated[Optional[str], typer.Option(
-    "--prior", help="List column of another model's class probabilities (in the model's class order) to fuse with.")]
-Label = Annotated[Optional[str], typer.Option("--label", "-l", help="Label column (default: the one the model was trained on).")]
+Prior = Annotated[
+    str | None,
+    typer.Option(
+        "--prior", help="List column of another model's class probabilities (in the model's class order) to fuse with."
+    ),
+]
+Label = Annotated[
+    str | None, typer.Option("--label", "-l", help="Label column (default: the one the model was trained on).")
+]
 
 
 def _summary(metrics: dict) -> str:
@@ -51,25 +57,40 @@ def predict(
 
     Example: geoenc predict model/ test.parquet -o preds.parquet
     """
+    from geoenc.device import resolve_device
     from geoenc.io import check_output, read_points, write_points
     from geoenc.models import load_model
     from geoenc.models.predict import predict_points
-    from geoenc.device import resolve_device
 
     check_output(output, overwrite)
     loaded = load_model(model, device=resolve_device(device))
     points = read_points(input, format, opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon))
     result = predict_points(loaded, points, top=top_k, prior=prior, label=label, batch_size=batch_size)
-    provenance = {"command": "predict", "model": str(model), "model_hash": loaded.model_hash,
-                  "method": loaded.encoder_name, "params": loaded.encoder_params, "net": loaded.net_name,
-                  "task": loaded.task, "prior": prior}
+    provenance = {
+        "command": "predict",
+        "model": str(model),
+        "model_hash": loaded.model_hash,
+        "method": loaded.encoder_name,
+        "params": loaded.encoder_params,
+        "net": loaded.net_name,
+        "task": loaded.task,
+        "prior": prior,
+    }
     import geoenc
 
     provenance["geoenc_version"] = geoenc.__version__
     if result.metrics:
         provenance["metrics"] = result.metrics
-    write_points(output, points.lon, points.lat, points.attrs, result.columns, fmt=output_format,
-                 metadata=provenance, overwrite=overwrite)
+    write_points(
+        output,
+        points.lon,
+        points.lat,
+        points.attrs,
+        result.columns,
+        fmt=output_format,
+        metadata=provenance,
+        overwrite=overwrite,
+    )
     where = "stdout" if output == "-" else output
     extra = f"; {_summary(result.metrics)}" if result.metrics else ""
     note(f"predicted {len(points):,} points with {loaded.encoder_name} + {loaded.net_name} → {where}{extra}", quiet)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -16,31 +16,96 @@ _opt = o.panel_option(_P)
 
 
 def pretrain(
-    data_file: Annotated[str, typer.Argument(metavar="DATA", help="Unlabelled points with a feature list column (GeoParquet, GeoJSON, CSV or -).")],
-    output: Annotated[str, typer.Option("--output", "-o", metavar="PRETRAINED_DIR", help="Model directory to write.",
-                                        rich_help_panel="Output")],
-    features: Annotated[str, typer.Option("--features", help="List column of the other modality (image embeddings, "
-                                          "covariates …): the same number of values in every row.", rich_help_panel=_P)],
-    method: Annotated[str, typer.Option("--method", "-m", help="Position encoder (see `geoenc methods`).", rich_help_panel="Model")] = "sphereM",
+    data_file: Annotated[
+        str,
+        typer.Argument(
+            metavar="DATA", help="Unlabelled points with a feature list column (GeoParquet, GeoJSON, CSV or -)."
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", metavar="PRETRAINED_DIR", help="Model directory to write.", rich_help_panel="Output"
+        ),
+    ],
+    features: Annotated[
+        str,
+        typer.Option(
+            "--features",
+            help="List column of the other modality (image embeddings, "
+            "covariates …): the same number of values in every row.",
+            rich_help_panel=_P,
+        ),
+    ],
+    method: Annotated[
+        str, typer.Option("--method", "-m", help="Position encoder (see `geoenc methods`).", rich_help_panel="Model")
+    ] = "sphereM",
     param: o.Params = None,
-    net: Annotated[Optional[str], typer.Option("--net", help="Net after the encoder: ffn, fcnet, siren, linear (default: the encoder's own).", rich_help_panel="Model")] = None,
-    net_param: Annotated[Optional[list[str]], typer.Option("--net-param", "-n", metavar="KEY=VALUE", help="Net parameter, repeatable (e.g. -n hidden=256).", rich_help_panel="Model")] = None,
-    objective: Annotated[str, _opt("--objective", help="mc-bld (CSP: in-batch + random-location + SimCSE dropout terms), "
-                                   "mc (in-batch softmax), nce (sigmoid vs in-batch and random locations), mse "
-                                   "(regress the features), clip (symmetric CLIP loss, learnable temperature).")] = "mc-bld",
-    temperature: Annotated[Optional[list[str]], _opt("--temperature", metavar="[KEY=]VALUE", help="Temperatures: one "
-                                                     "number for all, or b= (in-batch), l= (random locations), d= (dropout "
-                                                     "positives), clip= (CLIP's initial value); default 0.1 and clip=0.07.")] = None,
-    weights: Annotated[Optional[list[str]], _opt("--weights", metavar="KEY=VALUE", help="mc-bld term weights l=w_L and "
-                                                 "d=w_D (default 1 each), e.g. --weights l=1,d=0.5.")] = None,
-    random_negatives: Annotated[Optional[int], _opt("--random-negatives", help="Random locations per batch as negatives "
-                                                    "(mc-bld, nce; default: the batch size).")] = None,
-    random_extent: Annotated[str, _opt("--random-extent", help="Where random-location negatives come from: sphere "
-                                       "(uniform on the globe, as in CSP) or data (uniform inside the data's lon/lat "
-                                       "bounding box: better for a regional data set).")] = "sphere",
+    net: Annotated[
+        str | None,
+        typer.Option(
+            "--net",
+            help="Net after the encoder: ffn, fcnet, siren, linear (default: the encoder's own).",
+            rich_help_panel="Model",
+        ),
+    ] = None,
+    net_param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--net-param",
+            "-n",
+            metavar="KEY=VALUE",
+            help="Net parameter, repeatable (e.g. -n hidden=256).",
+            rich_help_panel="Model",
+        ),
+    ] = None,
+    objective: Annotated[
+        str,
+        _opt(
+            "--objective",
+            help="mc-bld (CSP: in-batch + random-location + SimCSE dropout terms), "
+            "mc (in-batch softmax), nce (sigmoid vs in-batch and random locations), mse "
+            "(regress the features), clip (symmetric CLIP loss, learnable temperature).",
+        ),
+    ] = "mc-bld",
+    temperature: Annotated[
+        list[str] | None,
+        _opt(
+            "--temperature",
+            metavar="[KEY=]VALUE",
+            help="Temperatures: one "
+            "number for all, or b= (in-batch), l= (random locations), d= (dropout "
+            "positives), clip= (CLIP's initial value); default 0.1 and clip=0.07.",
+        ),
+    ] = None,
+    weights: Annotated[
+        list[str] | None,
+        _opt(
+            "--weights",
+            metavar="KEY=VALUE",
+            help="mc-bld term weights l=w_L and d=w_D (default 1 each), e.g. --weights l=1,d=0.5.",
+        ),
+    ] = None,
+    random_negatives: Annotated[
+        int | None,
+        _opt(
+            "--random-negatives", help="Random locations per batch as negatives (mc-bld, nce; default: the batch size)."
+        ),
+    ] = None,
+    random_extent: Annotated[
+        str,
+        _opt(
+            "--random-extent",
+            help="Where random-location negatives come from: sphere "
+            "(uniform on the globe, as in CSP) or data (uniform inside the data's lon/lat "
+            "bounding box: better for a regional data set).",
+        ),
+    ] = "sphere",
     projection_hidden: Annotated[int, _opt("--projection-hidden", help="Width of the feature projection MLP.")] = 256,
     epochs: Annotated[int, _opt("--epochs", help="Epochs.")] = 30,
-    batch_size: Annotated[int, _opt("--batch-size", help="Points per batch (also the number of in-batch negatives + 1).")] = 512,
+    batch_size: Annotated[
+        int, _opt("--batch-size", help="Points per batch (also the number of in-batch negatives + 1).")
+    ] = 512,
     lr: Annotated[float, _opt("--lr", help="AdamW learning rate.")] = 1e-3,
     weight_decay: Annotated[float, _opt("--weight-decay", help="AdamW weight decay.")] = 1e-4,
     seed: Annotated[int, _opt("--seed", help="Seed for initialisation, batches and random negatives.")] = 0,
@@ -68,16 +133,28 @@ def pretrain(
     from geoenc.pretrain.config import DEFAULT_TEMPERATURES, DEFAULT_WEIGHTS, parse_scalars
 
     cfg = PretrainConfig(
-        features=features, method=method, method_params=o.parse_key_values(param, "-p"), net=net,
-        net_params=o.parse_key_values(net_param, "-n"), objective=objective,
+        features=features,
+        method=method,
+        method_params=o.parse_key_values(param, "-p"),
+        net=net,
+        net_params=o.parse_key_values(net_param, "-n"),
+        objective=objective,
         temperatures=parse_scalars(temperature, "temperature", tuple(DEFAULT_TEMPERATURES)),
         weights=parse_scalars(weights, "weights", tuple(DEFAULT_WEIGHTS)),
-        n_random=0 if random_negatives is None else random_negatives, random_extent=random_extent,
+        n_random=0 if random_negatives is None else random_negatives,
+        random_extent=random_extent,
         projection_hidden=projection_hidden,
-        epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed, device=device,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        seed=seed,
+        device=device,
     ).validate()
     prepare_output_dir(output, overwrite)
-    points = read_points(data_file, format, opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon))
+    points = read_points(
+        data_file, format, opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon)
+    )
 
     with progress_bar("pre-training", quiet) as update:
         state = {"steps": 1}
@@ -93,9 +170,12 @@ def pretrain(
 
         result = run_pretrain(cfg, points, progress=on_progress, out_dir=output, overwrite=overwrite)
     c, m = result.config, result.metrics
-    note(f"pretrained {c['encoder']['name']} + {c['net']['name']} ({c['embedding_dim']} dims) with {cfg.objective} "
-         f"against {features!r} ({c['pretrain']['feature_dim']} values) on {c['n_train']:,} points in "
-         f"{m['train_seconds']:.1f}s: loss {m['first_loss']:.4f} → {m['final_loss']:.4f} → {output}", quiet)
+    note(
+        f"pretrained {c['encoder']['name']} + {c['net']['name']} ({c['embedding_dim']} dims) with {cfg.objective} "
+        f"against {features!r} ({c['pretrain']['feature_dim']} values) on {c['n_train']:,} points in "
+        f"{m['train_seconds']:.1f}s: loss {m['first_loss']:.4f} → {m['final_loss']:.4f} → {output}",
+        quiet,
+    )
 
 
 def register(app: typer.Typer) -> None:

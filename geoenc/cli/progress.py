@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -22,10 +22,15 @@ def progress_bar(description: str, quiet: bool = False) -> Iterator[Callable[...
     if not enabled(quiet):
         yield lambda done, total=None, **fields: None
         return
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
-    with Progress(*columns, console=stderr, transient=False, redirect_stdout=False,
-                  redirect_stderr=False) as bar:
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+    ]
+    with Progress(*columns, console=stderr, transient=False, redirect_stdout=False, redirect_stderr=False) as bar:
         task = bar.add_task(description, total=None, info="")
 
         def update(done: int, total: int | None = None, **fields: object) -> None:

@@ -3,6 +3,8 @@
 Importing this package registers every encoder; use :func:`get_encoder` and :func:`list_encoders`.
 """
 
+import importlib
+
 from geoenc.encoders.base import PositionEncoder
 from geoenc.encoders.registry import (
     EncoderInfo,
@@ -14,17 +16,11 @@ from geoenc.encoders.registry import (
     resolve_params,
 )
 
-# Each module below registers its encoders on import; the order here is the order of `geoenc methods`:
-# tile, wrap, wrap_ffn, rbf, rff, grid, theory, xyz, nerf, sphereC, sphereC+, sphereM, sphereM+, dfs, sh, geoclip.
-from geoenc.encoders import tile  # noqa: F401,E402
-from geoenc.encoders import wrap  # noqa: F401,E402
-from geoenc.encoders import kernel  # noqa: F401,E402
-from geoenc.encoders import rff  # noqa: F401,E402
-from geoenc.encoders import space2vec  # noqa: F401,E402
-from geoenc.encoders import cartesian  # noqa: F401,E402
-from geoenc.encoders import sphere2vec  # noqa: F401,E402
-from geoenc.encoders import harmonics  # noqa: F401,E402
-from geoenc.encoders import geoclip  # noqa: F401,E402
+#: each module registers its encoders on import; this order is the order of `geoenc methods`:
+#: tile, wrap, wrap_ffn, rbf, rff, grid, theory, xyz, nerf, sphereC, sphereC+, sphereM, sphereM+, dfs, sh, geoclip
+ENCODER_MODULES = ("tile", "wrap", "kernel", "rff", "space2vec", "cartesian", "sphere2vec", "harmonics", "geoclip")
+for _module in ENCODER_MODULES:
+    importlib.import_module(f"geoenc.encoders.{_module}")
 
 __all__ = [
     "EncoderInfo",

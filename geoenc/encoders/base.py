@@ -53,7 +53,7 @@ class PositionEncoder(nn.Module):
     def forward(self, lonlat: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def fit(self, lonlat: Tensor, seed: int = 0) -> "PositionEncoder":
+    def fit(self, lonlat: Tensor, seed: int = 0) -> PositionEncoder:
         """Fit data-dependent state (anchors, extents) from training locations. Default: nothing."""
         return self
 
@@ -93,17 +93,27 @@ def to_radians(lonlat: Tensor) -> tuple[Tensor, Tensor]:
     return torch.deg2rad(lon), torch.deg2rad(lat)
 
 
-def check_range(name: str, value: float, lo: float | None = None, hi: float | None = None,
-                *, lo_open: bool = False, hi_open: bool = False) -> None:
+def check_range(
+    name: str,
+    value: float,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> None:
     """Raise ParameterError unless ``lo <= value <= hi`` (bounds optional, open when asked).
 
     A value that is not a real number (a string, a bool, None) is refused too.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParameterError(f"parameter {name}={value!r} is not a number")
-    bad = (value is None or (isinstance(value, float) and not math.isfinite(value))
-           or (lo is not None and (value <= lo if lo_open else value < lo))
-           or (hi is not None and (value >= hi if hi_open else value > hi)))
+    bad = (
+        value is None
+        or (isinstance(value, float) and not math.isfinite(value))
+        or (lo is not None and (value <= lo if lo_open else value < lo))
+        or (hi is not None and (value >= hi if hi_open else value > hi))
+    )
     if bad:
         left = "(" if lo_open else "["
         right = ")" if hi_open else "]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -13,7 +14,8 @@ from geoenc.encoders.registry import register
 
 @register("xyz")
 class XYZ(PositionEncoder):
-    r"""Unit-sphere coordinates :math:`(\cos\hat\varphi\cos\hat\lambda,\ \cos\hat\varphi\sin\hat\lambda,\ \sin\hat\varphi)`.
+    r"""Unit-sphere coordinates :math:`(\cos\hat\varphi\cos\hat\lambda,\ \cos\hat\varphi\sin\hat\lambda,
+    \ \sin\hat\varphi)`.
 
     Parameter-free, 3 features, continuous everywhere including the poles and the antimeridian.
     Used as a baseline in TorchSpatial (Wu et al., NeurIPS 2024 Datasets & Benchmarks) and as the
@@ -53,7 +55,7 @@ class NeRF(PositionEncoder):
 
     dim_formula = "6·L"
     summary = "NeRF sin/cos octaves of the unit-sphere xyz point (L = frequency_num octaves)"
-    param_docs = {"frequency_num": "number of octaves L (frequencies π·2^l, l = 0..L-1)"}
+    param_docs: ClassVar[dict[str, str]] = {"frequency_num": "number of octaves L (frequencies π·2^l, l = 0..L-1)"}
 
     def __init__(self, *, frequency_num: int = 16) -> None:
         super().__init__()

@@ -4,6 +4,7 @@ Gaussian random Fourier features at several scales."""
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -43,14 +44,15 @@ class GeoCLIP(PositionEncoder):
 
     dim_formula = "2·W·len(sigmas)"
     summary = "GeoCLIP: Equal Earth projection + multi-scale Gaussian random Fourier features"
-    param_docs = {
+    param_docs: ClassVar[dict[str, str]] = {
         "frequency_num": "random frequencies W per scale",
         "sigmas": "standard deviations of the frequencies, one per scale (comma separated)",
         "seed": "seed of the random frequencies",
     }
 
-    def __init__(self, *, frequency_num: int = 256, sigmas: tuple[float, ...] = (1.0, 16.0, 256.0),
-                 seed: int = 0) -> None:
+    def __init__(
+        self, *, frequency_num: int = 256, sigmas: tuple[float, ...] = (1.0, 16.0, 256.0), seed: int = 0
+    ) -> None:
         super().__init__()
         check_int("frequency_num", frequency_num, 1, 100_000)
         check_int("seed", seed, 0, None)
@@ -60,8 +62,7 @@ class GeoCLIP(PositionEncoder):
         for sg in sigmas:
             check_range("sigmas", sg, 0.0, 1e6, lo_open=True)
         gen = torch.Generator().manual_seed(seed)
-        freqs = torch.cat([torch.randn(frequency_num, 2, generator=gen, dtype=torch.float64) * sg
-                           for sg in sigmas])
+        freqs = torch.cat([torch.randn(frequency_num, 2, generator=gen, dtype=torch.float64) * sg for sg in sigmas])
         self.register_buffer("freqs", freqs)  # (K·W, 2)
         self.width = frequency_num
         self.n_scales = len(sigmas)

@@ -15,6 +15,7 @@ the poles). Then ``Y_l^0 = P̄_l^0``, ``Y_l^m = √2 P̄_l^m cos(mλ̂)``, ``Y_l
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -46,8 +47,9 @@ def _mirrored_tables(degree: int, m0_factor: float) -> tuple[Tensor, Tensor, Ten
             b = torch.sqrt(((l - 1.0) ** 2 - m[use2] ** 2) / (4.0 * (l - 1.0) ** 2 - 1.0))
             AB[l, use2] = A[l, use2] * b
     k = torch.arange(1, L, dtype=torch.float64)
-    c = torch.cat((torch.ones(1, dtype=torch.float64),
-                   torch.cumprod(torch.sqrt((2.0 * k + 1.0) / (2.0 * k)), 0))) / math.sqrt(4.0 * math.pi)
+    c = torch.cat(
+        (torch.ones(1, dtype=torch.float64), torch.cumprod(torch.sqrt((2.0 * k + 1.0) / (2.0 * k)), 0))
+    ) / math.sqrt(4.0 * math.pi)
     D = c[m.long()] * torch.where(m == 0, torch.full_like(m, m0_factor), torch.full_like(m, math.sqrt(2.0)))
     return A, AB, D
 
@@ -69,7 +71,7 @@ class SphericalHarmonics(PositionEncoder):
     dim_formula = "L²"
     summary = "real spherical harmonics up to degree L−1 (Rußwurm et al. 2024), with SIREN"
     default_net = "siren"
-    param_docs = {
+    param_docs: ClassVar[dict[str, str]] = {
         "degree": "number of degrees L (l = 0..L-1), output L² features",
         "convention": "orthonormal (default) or satclip (SatCLIP's released-weights convention)",
     }
@@ -117,20 +119,20 @@ class SphericalHarmonics(PositionEncoder):
         fast = not wants_grad(x, trig)
         if fast:  # no autograd: each degree's block goes straight into the output
             out = torch.empty(L * L, n, dtype=x.dtype, device=x.device)
-            torch.mul(prev1, trig[c:c + 1], out=out[0:1])
+            torch.mul(prev1, trig[c : c + 1], out=out[0:1])
         else:
-            blocks = [prev1 * trig[c:c + 1]]
+            blocks = [prev1 * trig[c : c + 1]]
         for l in range(1, L):
-            inner = (prev1 * x) * A[l, c - l + 1:c + l]  # |m| ≤ l−1, 2l−1 orders
-            edge = diag[l:l + 1]  # |m| = l, both signs
+            inner = (prev1 * x) * A[l, c - l + 1 : c + l]  # |m| ≤ l−1, 2l−1 orders
+            edge = diag[l : l + 1]  # |m| = l, both signs
             if l >= 2:  # b vanishes at |m| = l−1, so P̄_{l−2} (2l−3 orders) meets the middle only
-                mid = inner[1:-1] - prev2 * AB[l, c - l + 2:c + l - 1]
+                mid = inner[1:-1] - prev2 * AB[l, c - l + 2 : c + l - 1]
                 row = torch.cat((edge, inner[:1], mid, inner[-1:], edge))
             else:
                 row = torch.cat((edge, inner, edge))
             if fast:
-                torch.mul(row, trig[c - l:c + l + 1], out=out[l * l:(l + 1) * (l + 1)])
+                torch.mul(row, trig[c - l : c + l + 1], out=out[l * l : (l + 1) * (l + 1)])
             else:
-                blocks.append(row * trig[c - l:c + l + 1])
+                blocks.append(row * trig[c - l : c + l + 1])
             prev2, prev1 = prev1, row
         return (out if fast else torch.cat(blocks)).T.contiguous()

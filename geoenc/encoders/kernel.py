@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
 
 from geoenc.encoders.base import PositionEncoder, as_lonlat, cast_like, check_int, check_range
 from geoenc.encoders.registry import register
 from geoenc.errors import GeoencError
-
 
 _MIN_EXPONENT = -80.0
 
@@ -27,7 +28,7 @@ class RBF(PositionEncoder):
     dim_formula = "num_anchors"
     summary = "Gaussian kernels (sigma in degrees) around anchors sampled from the data; needs fit"
     needs_fit = True
-    param_docs = {
+    param_docs: ClassVar[dict[str, str]] = {
         "num_anchors": "number of anchors M (= output dimension)",
         "kernel_size": "kernel width sigma in degrees",
         "seed": "seed of the anchor sampling",
@@ -49,7 +50,7 @@ class RBF(PositionEncoder):
     def embedding_dim(self) -> int:
         return self.num_anchors
 
-    def fit(self, lonlat: Tensor, seed: int | None = None) -> "RBF":
+    def fit(self, lonlat: Tensor, seed: int | None = None) -> RBF:
         """Sample the anchors from ``lonlat`` (without replacement if there are at least M points)."""
         lonlat = as_lonlat(lonlat).detach()
         n = lonlat.shape[0]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from geoenc.encoders.base import PositionEncoder
-from geoenc.params import parse_text
 from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
+from geoenc.params import parse_text
 
 _REGISTRY: dict[str, type[PositionEncoder]] = {}
 
@@ -65,9 +66,7 @@ def _canonical(name: str) -> type[PositionEncoder]:
     key = name.strip().lower()
     if key not in _REGISTRY:
         names = sorted(c.name for c in _REGISTRY.values())
-        raise UnknownNameError(
-            f"unknown method {name!r}{did_you_mean(name, names)}; known methods: {', '.join(names)}"
-        )
+        raise UnknownNameError(f"unknown method {name!r}{did_you_mean(name, names)}; known methods: {', '.join(names)}")
     return _REGISTRY[key]
 
 
@@ -120,8 +119,10 @@ def _convert_value(cls: type[PositionEncoder], key: str, value: Any, typ: Any) -
         if not isinstance(value, (list, tuple)):
             raise _bad_type(cls, key, value, typ)
         inner = args[0] if args else float
-        return tuple(_convert_value(cls, key, v, inner) if not isinstance(v, str)
-                     else _convert(cls, key, v, inner) for v in value)
+        return tuple(
+            _convert_value(cls, key, v, inner) if not isinstance(v, str) else _convert(cls, key, v, inner)
+            for v in value
+        )
     if typ is str and not isinstance(value, str):
         raise _bad_type(cls, key, value, typ)
     return value
@@ -134,9 +135,7 @@ def _convert(cls: type[PositionEncoder], key: str, value: Any, typ: Any) -> Any:
         return parse_text(value, typ)
     except (ValueError, TypeError):
         tname = getattr(typ, "__name__", str(typ))
-        raise ParameterError(
-            f"parameter {key}={value!r} for method {cls.name!r} is not a valid {tname}"
-        ) from None
+        raise ParameterError(f"parameter {key}={value!r} for method {cls.name!r} is not a valid {tname}") from None
 
 
 def get_encoder_class(name: str) -> type[PositionEncoder]:

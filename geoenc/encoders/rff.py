@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -24,22 +25,32 @@ class RFF(PositionEncoder):
 
     dim_formula = "frequency_num"
     summary = "random Fourier features of min-max scaled lon/lat (Rahimi & Recht 2007)"
-    param_docs = {
+    param_docs: ClassVar[dict[str, str]] = {
         "frequency_num": "number of random features W (= output dimension)",
         "kernel_size": "variance kappa of the random frequencies (scaled units)",
         "extent": "lon_min,lon_max,lat_min,lat_max in degrees used to scale inputs to [-1,1]",
         "seed": "seed of omega and b",
     }
 
-    def __init__(self, *, frequency_num: int = 256, kernel_size: float = 64.0,
-                 extent: tuple[float, ...] = (-180.0, 180.0, -90.0, 90.0), seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        frequency_num: int = 256,
+        kernel_size: float = 64.0,
+        extent: tuple[float, ...] = (-180.0, 180.0, -90.0, 90.0),
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         check_int("frequency_num", frequency_num, 1, 100_000)
         check_range("kernel_size", kernel_size, 0.0, 1e8, lo_open=True)
         check_int("seed", seed, 0, None)
         extent = tuple(float(e) for e in extent)
-        if len(extent) != 4 or not all(math.isfinite(e) for e in extent) \
-                or extent[0] >= extent[1] or extent[2] >= extent[3]:
+        if (
+            len(extent) != 4
+            or not all(math.isfinite(e) for e in extent)
+            or extent[0] >= extent[1]
+            or extent[2] >= extent[3]
+        ):
             raise ParameterError(
                 f"parameter extent={extent!r} is not valid: give lon_min,lon_max,lat_min,lat_max with min < max"
             )

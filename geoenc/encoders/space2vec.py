@@ -38,8 +38,9 @@ class _Space2Vec(PositionEncoder):
         check_radii(min_radius, max_radius)
         self.frequency_num = frequency_num
         # frequencies in turns per degree: sin(f x) = sin(2π · (f/2π) x)
-        self.register_buffer("turns", geometric_frequencies(frequency_num, min_radius, max_radius) / (2 * math.pi),
-                             persistent=False)
+        self.register_buffer(
+            "turns", geometric_frequencies(frequency_num, min_radius, max_radius) / (2 * math.pi), persistent=False
+        )
         self._remember(frequency_num=frequency_num, min_radius=float(min_radius), max_radius=float(max_radius))
 
     @property

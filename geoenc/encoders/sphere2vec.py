@@ -8,6 +8,7 @@ of S columns (s = 0…S−1), blocks in the order of the formula in each class d
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -36,7 +37,7 @@ def _assemble(parts: list[tuple[Tensor, Tensor | None]], like: Tensor) -> Tensor
     n, s = parts[0][0].shape[0], parts[0][0].shape[1]
     out = torch.empty(n, len(parts) * s, dtype=like.dtype, device=like.device)
     for k, (a, b) in enumerate(parts):
-        dst = out[:, k * s:(k + 1) * s]
+        dst = out[:, k * s : (k + 1) * s]
         if b is None:
             dst.copy_(a)
         else:
@@ -49,7 +50,7 @@ class _Sphere2Vec(PositionEncoder):
 
     n_terms = 1
     max_frequency_num = 1024
-    param_docs = {
+    param_docs: ClassVar[dict[str, str]] = {
         "frequency_num": "number of scales S",
         "min_radius": "smallest scale r_min in radians (largest frequency 1/r_min)",
         "max_radius": "largest scale r_max in radians",
@@ -61,8 +62,11 @@ class _Sphere2Vec(PositionEncoder):
         check_radii(min_radius, max_radius)
         self.frequency_num = frequency_num
         # f_s·φ̂ = (f_s·π/180)·φ°: frequencies in radians per degree
-        self.register_buffer("freqs_deg", geometric_frequencies(frequency_num, min_radius, max_radius) * (math.pi / 180),
-                             persistent=False)
+        self.register_buffer(
+            "freqs_deg",
+            geometric_frequencies(frequency_num, min_radius, max_radius) * (math.pi / 180),
+            persistent=False,
+        )
         self._remember(frequency_num=frequency_num, min_radius=float(min_radius), max_radius=float(max_radius))
 
     @property
@@ -112,8 +116,7 @@ def _sphere_m_parts(lonlat: Tensor, enc: _Sphere2Vec) -> list[tuple[Tensor, Tens
     lon, lat, sp, cp, sl, cl = enc._scaled(lonlat)
     single = torch.stack((torch.cos(lat), torch.cos(lon), torch.sin(lon)), dim=1)
     cos_lat, cos_lon, sin_lon = single[:, 0:1], single[:, 1:2], single[:, 2:3]
-    return [(sp, None), (cp, cos_lon), (cl, cos_lat), (cp, sin_lon), (sl, cos_lat),
-            (cp, None), (sl, None), (cl, None)]
+    return [(sp, None), (cp, cos_lon), (cl, cos_lat), (cp, sin_lon), (sl, cos_lat), (cp, None), (sl, None), (cl, None)]
 
 
 @register("sphereM")
@@ -176,5 +179,5 @@ class DFS(_Sphere2Vec):
         # no autograd: write both parts straight into the (large) output, no intermediate copy
         out = torch.empty(n, self.embedding_dim, dtype=sp.dtype, device=sp.device)
         torch.mul(a, b, out=out[:, : 4 * s * s].view(n, 2, s, 2, s))
-        torch.stack((cp, sp, cl, sl), dim=1, out=out[:, 4 * s * s:].view(n, 4, s))
+        torch.stack((cp, sp, cl, sl), dim=1, out=out[:, 4 * s * s :].view(n, 4, s))
         return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -31,7 +32,7 @@ class Tile(PositionEncoder):
     dim_formula = "dim"
     summary = "learnable embedding per lon/lat grid cell (global grid, cell_size degrees)"
     learnable = True
-    param_docs = {
+    param_docs: ClassVar[dict[str, str]] = {
         "cell_size": "cell edge in degrees, (0, 180]",
         "dim": "length of each cell's embedding",
         "seed": "seed of the initial N(0,1) table",

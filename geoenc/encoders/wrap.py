@@ -10,7 +10,6 @@ from torch import Tensor
 from geoenc.encoders.base import PositionEncoder, as_lonlat, wants_grad
 from geoenc.encoders.registry import register
 
-
 _SCALE = (math.pi / 180.0, math.pi / 90.0)
 
 

@@ -39,15 +39,15 @@ class ConvAutoencoder(nn.Module):
         super().__init__()
         self.bands, self.size, self.latent, self.width = int(bands), int(size), int(latent), int(width)
         self.depth = default_depth(size) if depth is None else int(depth)
-        if self.size % (2 ** self.depth):
+        if self.size % (2**self.depth):
             raise ValueError(f"size {size} is not divisible by 2^{self.depth}")
-        chans = [min(256, self.width * 2 ** i) for i in range(self.depth + 1)]
-        self.inner = self.size // 2 ** self.depth
+        chans = [min(256, self.width * 2**i) for i in range(self.depth + 1)]
+        self.inner = self.size // 2**self.depth
         enc: list[nn.Module] = [nn.Conv2d(self.bands, chans[0], 3, padding=1), nn.ReLU()]
         for i in range(self.depth):
             enc += [nn.Conv2d(chans[i], chans[i + 1], 3, stride=2, padding=1), nn.ReLU()]
-        self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(chans[-1] * self.inner ** 2, self.latent))
-        self.project = nn.Sequential(nn.Linear(self.latent, chans[-1] * self.inner ** 2), nn.ReLU())
+        self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(chans[-1] * self.inner**2, self.latent))
+        self.project = nn.Sequential(nn.Linear(self.latent, chans[-1] * self.inner**2), nn.ReLU())
         dec: list[nn.Module] = []
         for i in reversed(range(self.depth)):
             dec += [nn.ConvTranspose2d(chans[i + 1], chans[i], 4, stride=2, padding=1), nn.ReLU()]
@@ -83,8 +83,7 @@ class ConvAutoencoder(nn.Module):
         return z, self.decode(z)
 
     def config(self) -> dict[str, Any]:
-        return {"bands": self.bands, "size": self.size, "latent": self.latent, "width": self.width,
-                "depth": self.depth}
+        return {"bands": self.bands, "size": self.size, "latent": self.latent, "width": self.width, "depth": self.depth}
 
 
 def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
@@ -116,8 +115,10 @@ def read_autoencoder_config(path: str | os.PathLike) -> dict[str, Any]:
     except (OSError, ValueError) as e:
         raise ModelError(f"model {d}: {CONFIG} is not valid JSON ({e})") from None
     if not isinstance(cfg, dict) or cfg.get("kind") != KIND:
-        raise ModelError(f"model {d} is not an autoencoder (config.json kind is not {KIND!r}): "
-                         "pass a folder written by `geoenc autoencode`")
+        raise ModelError(
+            f"model {d} is not an autoencoder (config.json kind is not {KIND!r}): "
+            "pass a folder written by `geoenc autoencode`"
+        )
     if int(cfg.get("format_version", 0)) > FORMAT_VERSION:
         raise ModelError(f"model {d} has a newer format_version than this geoenc supports: upgrade geoenc")
     for key in ("model", "bands", "mean", "std", "weights_sha256"):

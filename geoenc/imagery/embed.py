@@ -23,8 +23,9 @@ from geoenc.imagery.raster import ChipReader, outside_message
 class AutoencoderEmbedder:
     """An autoencoder directory and a raster, opened once: ``embedder(lon, lat) → (latent, recon_error)``."""
 
-    def __init__(self, ae_dir: str | os.PathLike, raster: str | os.PathLike, *, device: str = "auto",
-                 batch_size: int = 512) -> None:
+    def __init__(
+        self, ae_dir: str | os.PathLike, raster: str | os.PathLike, *, device: str = "auto", batch_size: int = 512
+    ) -> None:
         self.device = resolve_device(device)
         self.model, self.config = load_autoencoder(ae_dir, self.device)
         self.ae_dir = str(ae_dir)
@@ -33,8 +34,10 @@ class AutoencoderEmbedder:
         try:
             self.reader = ChipReader(raster, self.model.size, bands)
         except ParameterError as e:
-            raise InputError(f"raster {str(raster)!r} does not fit autoencoder {self.ae_dir} (trained on bands "
-                             f"{bands}, chips of {self.model.size} pixels): {e}") from None
+            raise InputError(
+                f"raster {str(raster)!r} does not fit autoencoder {self.ae_dir} (trained on bands "
+                f"{bands}, chips of {self.model.size} pixels): {e}"
+            ) from None
 
     @property
     def latent_dim(self) -> int:
@@ -43,7 +46,7 @@ class AutoencoderEmbedder:
     def close(self) -> None:
         self.reader.close()
 
-    def __enter__(self) -> "AutoencoderEmbedder":
+    def __enter__(self) -> AutoencoderEmbedder:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -54,7 +57,7 @@ class AutoencoderEmbedder:
         """Raw chips ``(N, bands, size, size)`` (NaN = missing) → latent ``(N, latent)``, error ``(N,)``."""
         zs, errs = [], []
         for i in range(0, chips.shape[0], self.batch_size):
-            raw = torch.from_numpy(np.ascontiguousarray(chips[i:i + self.batch_size])).to(self.device)
+            raw = torch.from_numpy(np.ascontiguousarray(chips[i : i + self.batch_size])).to(self.device)
             x, m = self.model.normalise(raw)
             z, rec = self.model(x)
             zs.append(z.float().cpu().numpy())
@@ -74,8 +77,9 @@ class AutoencoderEmbedder:
         return self.run_chips(self.reader.chips(px.row, px.col))
 
 
-def embed_points_with_autoencoder(ae_dir: str | os.PathLike, raster: str | os.PathLike, points: Any, *,
-                                  device: str = "auto", batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def embed_points_with_autoencoder(
+    ae_dir: str | os.PathLike, raster: str | os.PathLike, points: Any, *, device: str = "auto", batch_size: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
     """Latent embeddings ``(N, latent)`` float32 and reconstruction errors ``(N,)`` of the chips at ``points``.
 
     ``points``: a :class:`geoenc.io.Points`, an ``(N, 2)`` array of lon/lat degrees, or a points file.
@@ -97,9 +101,17 @@ def embed_points_with_autoencoder(ae_dir: str | os.PathLike, raster: str | os.Pa
         return emb(lon, lat)
 
 
-def reconstruction_error_map(ae_dir: str | os.PathLike, raster: str | os.PathLike, out_tif: str | os.PathLike, *,
-                             stride: int | None = None, min_valid: float = 0.5, device: str = "auto",
-                             batch_size: int = 512, overwrite: bool = False) -> Path:
+def reconstruction_error_map(
+    ae_dir: str | os.PathLike,
+    raster: str | os.PathLike,
+    out_tif: str | os.PathLike,
+    *,
+    stride: int | None = None,
+    min_valid: float = 0.5,
+    device: str = "auto",
+    batch_size: int = 512,
+    overwrite: bool = False,
+) -> Path:
     """Write a GeoTIFF whose pixel (i, j) is the reconstruction error of the chip centred on raster pixel
     ``(i·stride + stride//2, j·stride + stride//2)``: an anomaly map at 1/stride of the raster's resolution.
 
@@ -129,17 +141,34 @@ def reconstruction_error_map(ae_dir: str | os.PathLike, raster: str | os.PathLik
             if ok.any():
                 _, err = emb.run_chips(chips[ok])
                 grid[i, ok] = np.where(np.isfinite(err), err, -9999.0)
-        write_geotiff(out, [grid], ["reconstruction_mse"], transform=r.transform @ Affine.scale(stride),
-                      crs=r.crs_label(), nodata=-9999.0, overwrite=overwrite, dtype="float32")
+        write_geotiff(
+            out,
+            [grid],
+            ["reconstruction_mse"],
+            transform=r.transform @ Affine.scale(stride),
+            crs=r.crs_label(),
+            nodata=-9999.0,
+            overwrite=overwrite,
+            dtype="float32",
+        )
     return out
 
 
-
-def encode_file_with_autoencoder(source: Any, dest: str | os.PathLike, ae_dir: str | os.PathLike,
-                                 raster: str | os.PathLike, *, fmt: str | None = None,
-                                 output_format: str | None = None, coord_opts=None, layout: str = "list",
-                                 batch_size: int = 65_536, device: str = "auto", overwrite: bool = False,
-                                 progress=None) -> tuple[int, int]:
+def encode_file_with_autoencoder(
+    source: Any,
+    dest: str | os.PathLike,
+    ae_dir: str | os.PathLike,
+    raster: str | os.PathLike,
+    *,
+    fmt: str | None = None,
+    output_format: str | None = None,
+    coord_opts=None,
+    layout: str = "list",
+    batch_size: int = 65_536,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress=None,
+) -> tuple[int, int]:
     """File to file: the points' ``embedding`` (the autoencoder's latent) and ``recon_error`` columns.
 
     Streams the input in batches; returns (rows, latent dimension). Used by ``geoenc encode --raster``.
@@ -151,10 +180,16 @@ def encode_file_with_autoencoder(source: Any, dest: str | os.PathLike, ae_dir: s
     rows_per_batch = min(int(batch_size), 4096)  # chips are bands·size² floats each: bounded memory
     with AutoencoderEmbedder(ae_dir, raster, device=device) as emb:
         stream = open_points(source, fmt, coord_opts, batch_rows=rows_per_batch)
-        meta = {"method": "autoencoder", "model": str(ae_dir), "model_config": emb.config,
-                "raster": str(raster), "dim": emb.latent_dim, "dtype": "float32",
-                "recon_error": "MSE over the chip's valid pixels, standardised bands",
-                "geoenc_version": geoenc.__version__}
+        meta = {
+            "method": "autoencoder",
+            "model": str(ae_dir),
+            "model_config": emb.config,
+            "raster": str(raster),
+            "dim": emb.latent_dim,
+            "dtype": "float32",
+            "recon_error": "MSE over the chip's valid pixels, standardised bands",
+            "geoenc_version": geoenc.__version__,
+        }
         rows = 0
         with PointWriter(dest, output_format, overwrite=overwrite, layout=layout, metadata=meta) as writer:
             for batch in stream:

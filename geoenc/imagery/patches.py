@@ -14,9 +14,10 @@ The ``geoenc`` metadata key holds ``chip_shape``, ``band_names``, ``bands``, ``r
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +25,10 @@ import geoenc
 from geoenc.errors import InputError, UsageError
 from geoenc.imagery.raster import ChipReader, outside_message, valid_fraction
 
-CONVENTION = ("chip[b, i, j] is raster pixel (chip_row0 + i, chip_col0 + j) of band bands[b]; the point's own "
-              "pixel is chip[:, size // 2, size // 2]; NaN = beyond the raster or nodata")
+CONVENTION = (
+    "chip[b, i, j] is raster pixel (chip_row0 + i, chip_col0 + j) of band bands[b]; the point's own "
+    "pixel is chip[:, size // 2, size // 2]; NaN = beyond the raster or nodata"
+)
 
 
 @dataclass
@@ -40,8 +43,15 @@ class Patches:
     info: dict = field(default_factory=dict)
 
 
-def extract_patches(raster: str | Path | ChipReader, lon: Any, lat: Any, size: int = 32,
-                    bands: str | Sequence[int] | None = None, *, skip_outside: bool = False) -> Patches:
+def extract_patches(
+    raster: str | Path | ChipReader,
+    lon: Any,
+    lat: Any,
+    size: int = 32,
+    bands: str | Sequence[int] | None = None,
+    *,
+    skip_outside: bool = False,
+) -> Patches:
     """Chips of ``size × size`` pixels centred on each lon/lat (WGS84 degrees) point.
 
     Points outside the raster raise :class:`InputError` (naming how many and the first) unless
@@ -74,10 +84,20 @@ class PatchesResult:
     info: dict = field(default_factory=dict)
 
 
-def write_patches(raster: str | Path, points: Any, dest: str | Path, size: int = 32,
-                  bands: str | Sequence[int] | None = None, *, skip_outside: bool = False, overwrite: bool = False,
-                  fmt: str | None = None, coord_opts=None, batch_rows: int = 4096,
-                  progress: Callable[..., None] | None = None) -> PatchesResult:
+def write_patches(
+    raster: str | Path,
+    points: Any,
+    dest: str | Path,
+    size: int = 32,
+    bands: str | Sequence[int] | None = None,
+    *,
+    skip_outside: bool = False,
+    overwrite: bool = False,
+    fmt: str | None = None,
+    coord_opts=None,
+    batch_rows: int = 4096,
+    progress: Callable[..., None] | None = None,
+) -> PatchesResult:
     """Read points, cut a chip around each and write GeoParquet with a ``chip`` tensor column.
 
     Runs batch by batch (memory bounded by ``batch_rows`` chips); writes atomically, so an error (points
@@ -92,8 +112,15 @@ def write_patches(raster: str | Path, points: Any, dest: str | Path, size: int =
     with ChipReader(raster, size, bands) as reader:
         stream = open_points(points, fmt, coord_opts, batch_rows=batch_rows)
         info = {**reader.raster_info(), "chip_shape": [len(reader.bands), reader.size, reader.size]}
-        meta = {"kind": "patches", "size": reader.size, **info, "chip_dtype": "float32", "nodata": "NaN",
-                "convention": CONVENTION, "geoenc_version": geoenc.__version__}
+        meta = {
+            "kind": "patches",
+            "size": reader.size,
+            **info,
+            "chip_dtype": "float32",
+            "nodata": "NaN",
+            "convention": CONVENTION,
+            "geoenc_version": geoenc.__version__,
+        }
         total = rows = skipped = 0
         first_out: tuple[int, float, float] | None = None
         with PointWriter(dest, "parquet", overwrite=overwrite, metadata=meta) as writer:
@@ -115,12 +142,17 @@ def write_patches(raster: str | Path, points: Any, dest: str | Path, size: int =
                 chips = reader.chips(px.row[keep], px.col[keep])
                 row0, col0 = reader.chip_origin(px.row[keep], px.col[keep])
                 attrs = batch.attrs.take(keep) if keep.size < n else batch.attrs
-                writer.write(batch.lon[keep], batch.lat[keep], attrs, {
-                    "chip": chips.reshape(keep.size, -1),
-                    "valid_fraction": valid_fraction(chips),
-                    "chip_row0": row0.astype(np.int64),
-                    "chip_col0": col0.astype(np.int64),
-                })
+                writer.write(
+                    batch.lon[keep],
+                    batch.lat[keep],
+                    attrs,
+                    {
+                        "chip": chips.reshape(keep.size, -1),
+                        "valid_fraction": valid_fraction(chips),
+                        "chip_row0": row0.astype(np.int64),
+                        "chip_col0": col0.astype(np.int64),
+                    },
+                )
                 rows += keep.size
                 if progress is not None:
                     progress(total, stream.total_rows)

@@ -14,9 +14,9 @@ other edge. Imports neither torch nor typer.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -64,8 +64,14 @@ class ChipReader:
     and chips are gathered with numpy; larger ones are read window by window.
     """
 
-    def __init__(self, path: str | Path, size: int = 32, bands: str | Sequence[int] | None = None, *,
-                 max_memory: int = MAX_IN_MEMORY_BYTES) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        size: int = 32,
+        bands: str | Sequence[int] | None = None,
+        *,
+        max_memory: int = MAX_IN_MEMORY_BYTES,
+    ) -> None:
         import rasterio
         from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
@@ -79,7 +85,8 @@ class ChipReader:
         except (RasterioIOError, OSError) as e:
             msg = " ".join(str(e).split())[:200]
             raise InputError(
-                f"cannot read raster {self.path!r} ({msg}): give a GeoTIFF or another GDAL raster") from None
+                f"cannot read raster {self.path!r} ({msg}): give a GeoTIFF or another GDAL raster"
+            ) from None
         try:
             self._check(size, bands, max_memory)
         except BaseException:
@@ -128,7 +135,7 @@ class ChipReader:
     def close(self) -> None:
         self.ds.close()
 
-    def __enter__(self) -> "ChipReader":
+    def __enter__(self) -> ChipReader:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -186,12 +193,12 @@ class ChipReader:
         r0, c0 = self.chip_origin(row, col)
         ar = np.arange(s)
         for i in range(0, n, batch):
-            rr = r0[i:i + batch, None] + ar  # (n, s)
-            cc = c0[i:i + batch, None] + ar
+            rr = r0[i : i + batch, None] + ar  # (n, s)
+            cc = c0[i : i + batch, None] + ar
             if self.wrap:
                 cc = np.mod(cc, self.width)
             if self._data is not None:
-                out[i:i + batch] = self._gather(rr, cc)
+                out[i : i + batch] = self._gather(rr, cc)
             else:
                 for k in range(rr.shape[0]):
                     out[i + k] = self._window_chip(rr[k], cc[k])
@@ -220,7 +227,7 @@ class ChipReader:
         for run in np.split(vc, breaks):
             ca, cb = int(cc[run[0]]), int(cc[run[-1]]) + 1
             block = self._read(ra, rb, ca, cb)
-            out[:, vr[0]:vr[-1] + 1, run[0]:run[-1] + 1] = block
+            out[:, vr[0] : vr[-1] + 1, run[0] : run[-1] + 1] = block
         return out
 
     def chip_transforms(self, row0: np.ndarray, col0: np.ndarray) -> np.ndarray:
@@ -263,5 +270,7 @@ def valid_fraction(chips: np.ndarray) -> np.ndarray:
 
 
 def outside_message(count: int, total: int, first_row: int, lon: float, lat: float, raster: str) -> str:
-    return (f"{count:,} of {total:,} points lie outside raster {raster!r} (first: row {first_row}, "
-            f"lon {lon:.6g}, lat {lat:.6g}): pass --skip-outside to drop them")
+    return (
+        f"{count:,} of {total:,} points lie outside raster {raster!r} (first: row {first_row}, "
+        f"lon {lon:.6g}, lat {lat:.6g}): pass --skip-outside to drop them"
+    )

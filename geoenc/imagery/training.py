@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,8 +82,10 @@ def sample_pixels(reader: ChipReader, n: int, seed: int, max_rounds: int = 50) -
             break
     rows, cols = np.concatenate(rows_out)[:n], np.concatenate(cols_out)[:n]
     if rows.size < 2:
-        raise InputError(f"raster {reader.path!r}: found {rows.size} fully valid chips of {s}×{s} pixels in {tried:,} "
-                         "tries: lower --size, or train at --points inside the valid area")
+        raise InputError(
+            f"raster {reader.path!r}: found {rows.size} fully valid chips of {s}×{s} pixels in {tried:,} "
+            "tries: lower --size, or train at --points inside the valid area"
+        )
     return rows, cols
 
 
@@ -96,15 +99,16 @@ def _band_stats(chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @torch.no_grad()
-def _evaluate(model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tensor, device, batch: int = 512
-              ) -> dict[str, float]:
+def _evaluate(
+    model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tensor, device, batch: int = 512
+) -> dict[str, float]:
     std = model.std.to(device)
     se = torch.zeros(model.bands, dtype=torch.float64)
     se_base = torch.zeros(model.bands, dtype=torch.float64)
     se_flat = torch.zeros(model.bands, dtype=torch.float64)
     cnt = torch.zeros(model.bands, dtype=torch.float64)
     for i in range(0, raw.shape[0], batch):
-        x, m = model.normalise(raw[i:i + batch].to(device))
+        x, m = model.normalise(raw[i : i + batch].to(device))
         _, rec = model(x)
         se += (((rec - x) ** 2) * m).sum((0, 2, 3)).double().cpu()
         se_base += (((mean_image.to(device) - x) ** 2) * m).sum((0, 2, 3)).double().cpu()
@@ -114,7 +118,7 @@ def _evaluate(model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tenso
     mse_b = se / cnt.clamp(min=1)
     base_b = se_base / cnt.clamp(min=1)
     flat_b = se_flat / cnt.clamp(min=1)
-    var = (std.double().cpu() ** 2)
+    var = std.double().cpu() ** 2
     return {
         "val_mse": float(mse_b.mean()),
         "baseline_mean_image_mse": float(base_b.mean()),
@@ -126,9 +130,16 @@ def _evaluate(model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tenso
     }
 
 
-def train_autoencoder(raster: str | Path, out_dir: str | Path, config: AutoencoderConfig | None = None, *,
-                      points: Any = None, device: str = "auto", overwrite: bool = False,
-                      progress: Callable[..., None] | None = None) -> dict[str, Any]:
+def train_autoencoder(
+    raster: str | Path,
+    out_dir: str | Path,
+    config: AutoencoderConfig | None = None,
+    *,
+    points: Any = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: Callable[..., None] | None = None,
+) -> dict[str, Any]:
     """Train a :class:`ConvAutoencoder` on chips of ``raster`` and write its model directory; returns metrics."""
     from geoenc.models.checkpoint import prepare_output_dir, write_model_dir
 
@@ -150,17 +161,23 @@ def train_autoencoder(raster: str | Path, out_dir: str | Path, config: Autoencod
             p = extract_patches(reader, pts.lon, pts.lat, skip_outside=True)
             keep = p.valid_fraction > 0
             chips = p.chips[keep]
-            source = {"sampling": "chips at the given points", "points": int(len(pts)), "samples": int(keep.sum()),
-                      "dropped_outside_or_empty": int(len(pts) - keep.sum())}
+            source = {
+                "sampling": "chips at the given points",
+                "points": len(pts),
+                "samples": int(keep.sum()),
+                "dropped_outside_or_empty": int(len(pts) - keep.sum()),
+            }
             if chips.shape[0] < 2:
-                raise InputError(f"only {chips.shape[0]} of the {len(pts):,} points have pixels in raster "
-                                 f"{reader.path!r}: give points inside it")
+                raise InputError(
+                    f"only {chips.shape[0]} of the {len(pts):,} points have pixels in raster "
+                    f"{reader.path!r}: give points inside it"
+                )
         info = reader.raster_info()
         bands, band_names = reader.bands, reader.band_names
     n = chips.shape[0]
     rng = np.random.default_rng(cfg.seed + 1)
     order = rng.permutation(n)
-    n_val = min(n - 1, max(1, int(round(cfg.val_fraction * n))))
+    n_val = min(n - 1, max(1, round(cfg.val_fraction * n)))
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
     mean, std = _band_stats(chips[train_idx])
 
@@ -177,15 +194,16 @@ def train_autoencoder(raster: str | Path, out_dir: str | Path, config: Autoencod
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         gen = torch.Generator().manual_seed(cfg.seed + 2)
         steps_per_epoch = math.ceil(train_raw.shape[0] / cfg.batch_size)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
-                                                    pct_start=0.1)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.1
+        )
         log: list[dict[str, Any]] = []
         for epoch in range(1, cfg.epochs + 1):
             model.train()
             perm = torch.randperm(train_raw.shape[0], generator=gen)
             total, count = 0.0, 0
             for i in range(0, perm.numel(), cfg.batch_size):
-                idx = perm[i:i + cfg.batch_size]
+                idx = perm[i : i + cfg.batch_size]
                 batch = train_raw[idx].to(dev)
                 if torch.rand((), generator=gen) < 0.5:  # flips: the land cover does not care about orientation
                     batch = batch.flip(-1)
@@ -205,14 +223,25 @@ def train_autoencoder(raster: str | Path, out_dir: str | Path, config: Autoencod
             if progress is not None:
                 progress(epoch, cfg.epochs, train_mse=row["train_mse"], val_mse=row["val_mse"])
     model.eval()
-    metrics = {**_evaluate(model, val_raw, mean_image, dev), "train_chips": int(train_idx.size),
-               "val_chips": int(val_idx.size), "epochs": cfg.epochs, "seconds": round(time.perf_counter() - t0, 2)}
+    metrics = {
+        **_evaluate(model, val_raw, mean_image, dev),
+        "train_chips": int(train_idx.size),
+        "val_chips": int(val_idx.size),
+        "epochs": cfg.epochs,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
     metrics["skill_vs_mean_image"] = 1.0 - metrics["val_mse"] / metrics["baseline_mean_image_mse"]
     model_cfg = {
-        "kind": KIND, "architecture": ARCHITECTURE, "model": model.config(),
-        "bands": bands, "band_names": band_names, "mean": mean.tolist(), "std": std.tolist(),
+        "kind": KIND,
+        "architecture": ARCHITECTURE,
+        "model": model.config(),
+        "bands": bands,
+        "band_names": band_names,
+        "mean": mean.tolist(),
+        "std": std.tolist(),
         "training": {**asdict(cfg), "bands": bands, **source, "device": str(dev)},
-        "source_raster": info, "geoenc_version": geoenc.__version__,
+        "source_raster": info,
+        "geoenc_version": geoenc.__version__,
     }
     write_model_dir(out_dir, model.cpu(), model_cfg, metrics=metrics, log_rows=log, overwrite=overwrite)
     return metrics

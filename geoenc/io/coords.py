@@ -24,9 +24,9 @@ WGS84_NAMES = {"EPSG:4326", "OGC:CRS84", "WGS84", "CRS84", "EPSG:4979", "OGC:CRS
 class CoordOptions:
     """How to turn an input's coordinates into lon/lat: the options every reader shares."""
 
-    crs: str | None = None          # CRS of the input when the file does not say (CSV), or to override
-    centroid: bool = False          # use a representative point of non-point geometries
-    wrap_lon: bool = False          # wrap longitudes outside [-180, 180] instead of refusing them
+    crs: str | None = None  # CRS of the input when the file does not say (CSV), or to override
+    centroid: bool = False  # use a representative point of non-point geometries
+    wrap_lon: bool = False  # wrap longitudes outside [-180, 180] instead of refusing them
     lon_col: str | None = None
     lat_col: str | None = None
     geometry_col: str | None = None
@@ -135,7 +135,9 @@ def numeric_column(col: pa.ChunkedArray | pa.Array, name: str, offset: int) -> n
                     f"column {name!r} has {n_bad} non-numeric value(s); first at row {offset + i + 1} ({v!r})"
                 ) from None
         raise InputError(f"column {name!r} could not be read as numbers")
-    raise InputError(f"column {name!r} has type {col.type}, not numbers: name the coordinate columns with --lon-col/--lat-col")
+    raise InputError(
+        f"column {name!r} has type {col.type}, not numbers: name the coordinate columns with --lon-col/--lat-col"
+    )
 
 
 def _is_number(text: str) -> bool:
@@ -152,7 +154,8 @@ def points_from_geometries(geoms: np.ndarray, offset: int, centroid: bool) -> tu
     if missing.any():
         i = _first(missing)
         raise InputError(
-            f"{int(missing.sum())} row(s) have a missing or empty geometry; first at row {offset + i + 1}: drop those rows"
+            f"{int(missing.sum())} row(s) have a missing or empty geometry; first at row {offset + i + 1}: "
+            "drop those rows"
         )
     types = shapely.get_type_id(geoms)
     not_point = types != 0
@@ -160,8 +163,15 @@ def points_from_geometries(geoms: np.ndarray, offset: int, centroid: bool) -> tu
         if not centroid:
             i = _first(not_point)
             kind = shapely.get_type_id(geoms[i])
-            names = {1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
-                     6: "MultiPolygon", 7: "GeometryCollection"}
+            names = {
+                1: "LineString",
+                2: "LinearRing",
+                3: "Polygon",
+                4: "MultiPoint",
+                5: "MultiLineString",
+                6: "MultiPolygon",
+                7: "GeometryCollection",
+            }
             raise InputError(
                 f"{int(not_point.sum())} geometries are not points (first at row {offset + i + 1}: "
                 f"{names.get(int(kind), 'other')}); pass --centroid to use a representative point of each"

@@ -5,8 +5,8 @@ Imports rasterio only; neither torch nor typer. Used for geo-bias hot-spot raste
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -38,8 +38,8 @@ def write_geotiff(
     The file appears only when complete; an existing file is refused unless ``overwrite``.
     """
     import rasterio
-    from rasterio.enums import Resampling
     from affine import Affine
+    from rasterio.enums import Resampling
 
     arrays = [np.asarray(b) for b in bands]
     if not arrays:
@@ -85,7 +85,7 @@ def write_geotiff(
     atomic = AtomicFile(path, overwrite)
     try:
         with rasterio.open(atomic.path, "w", **profile) as dst:
-            for i, (arr, name) in enumerate(zip(arrays, names), start=1):
+            for i, (arr, name) in enumerate(zip(arrays, names, strict=False), start=1):
                 dst.write(arr.astype(dtype, copy=False), i)
                 dst.set_band_description(i, str(name))
             if overviews and min(height, width) >= TILE:

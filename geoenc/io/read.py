@@ -11,9 +11,10 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO, Union
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +31,7 @@ from geoenc.io.coords import (
 from geoenc.io.formats import INPUT_FORMATS, check_format, format_from_path, sniff_format
 from geoenc.io.points import Points, concat_points
 
-Source = Union[str, Path, BinaryIO, bytes]
+Source = Union[str, Path, BinaryIO, bytes]  # noqa: UP007 - a runtime alias (3.10 has no `type` statement)
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "x")
 LAT_NAMES = ("lat", "latitude", "y")
@@ -49,7 +50,7 @@ def _display(source: Source) -> str:
     return "stdin"
 
 
-def _open(source: Source) -> Union[str, BinaryIO]:
+def _open(source: Source) -> str | BinaryIO:
     if isinstance(source, bytes):
         return io.BytesIO(source)
     if isinstance(source, (str, Path)):
@@ -65,7 +66,7 @@ def _open(source: Source) -> Union[str, BinaryIO]:
     return source
 
 
-def _head(handle: Union[str, BinaryIO], n: int = 4096) -> bytes:
+def _head(handle: str | BinaryIO, n: int = 4096) -> bytes:
     if isinstance(handle, str):
         with open(handle, "rb") as f:
             return f.read(n)
@@ -79,7 +80,7 @@ def _head(handle: Union[str, BinaryIO], n: int = 4096) -> bytes:
 class PointStream:
     """An input opened for reading: iterate it for :class:`Points` batches."""
 
-    handle: Union[str, BinaryIO]
+    handle: str | BinaryIO
     name: str
     format: str
     opts: CoordOptions
@@ -101,8 +102,9 @@ class PointStream:
             raise InputError(f"{self.name} holds no points: the input is empty")
 
 
-def open_points(source: Source, fmt: str | None = None, opts: CoordOptions | None = None,
-                batch_rows: int = DEFAULT_BATCH_ROWS) -> PointStream:
+def open_points(
+    source: Source, fmt: str | None = None, opts: CoordOptions | None = None, batch_rows: int = DEFAULT_BATCH_ROWS
+) -> PointStream:
     """Open an input of points; the format comes from ``fmt``, else the file suffix, else the first bytes."""
     opts = opts or CoordOptions()
     if opts.crs is not None:
@@ -126,13 +128,23 @@ def open_points(source: Source, fmt: str | None = None, opts: CoordOptions | Non
     return stream
 
 
-def read_points(source: Source, fmt: str | None = None, *, lon_col: str | None = None, lat_col: str | None = None,
-                geometry_col: str | None = None, crs: str | None = None, centroid: bool = False,
-                wrap_lon: bool = False, opts: CoordOptions | None = None) -> Points:
+def read_points(
+    source: Source,
+    fmt: str | None = None,
+    *,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    geometry_col: str | None = None,
+    crs: str | None = None,
+    centroid: bool = False,
+    wrap_lon: bool = False,
+    opts: CoordOptions | None = None,
+) -> Points:
     """Read a whole input of points into memory (see :func:`open_points` to stream)."""
     if opts is None:
-        opts = CoordOptions(crs=crs, centroid=centroid, wrap_lon=wrap_lon, lon_col=lon_col, lat_col=lat_col,
-                            geometry_col=geometry_col)
+        opts = CoordOptions(
+            crs=crs, centroid=centroid, wrap_lon=wrap_lon, lon_col=lon_col, lat_col=lat_col, geometry_col=geometry_col
+        )
     return concat_points(list(open_points(source, fmt, opts)))
 
 
@@ -177,8 +189,7 @@ def _attrs(table: pa.Table | pa.RecordBatch, drop: set[str]) -> pa.Table:
     return table.select(keep)
 
 
-def _finish(x: np.ndarray, y: np.ndarray, attrs: pa.Table, offset: int, crs: str | None,
-            stream: PointStream) -> Points:
+def _finish(x: np.ndarray, y: np.ndarray, attrs: pa.Table, offset: int, crs: str | None, stream: PointStream) -> Points:
     lon, lat = to_lonlat(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), crs)
     lon = validate_lonlat(lon, lat, offset, stream.opts.wrap_lon)
     return Points(lon=lon, lat=lat, attrs=attrs, offset=offset, source_crs=crs or "OGC:CRS84")
@@ -209,18 +220,19 @@ def _wkb_points_fast(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     if not pa.types.is_binary(arr.type) or arr.null_count or len(arr) == 0:
         return None
     _, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
     if not np.all(np.diff(offsets) == 21):
         return None
-    raw = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]: offsets[-1]]
+    raw = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
     rec = raw.view(np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")]))
     if not (np.all(rec["order"] == 1) and np.all(rec["type"] == 1)):
         return None
     return rec["x"].astype(np.float64), rec["y"].astype(np.float64)
 
 
-def _table_to_points(batch: pa.RecordBatch, stream: PointStream, offset: int, crs: str | None,
-                     coords: tuple[str, str] | str) -> Points:
+def _table_to_points(
+    batch: pa.RecordBatch, stream: PointStream, offset: int, crs: str | None, coords: tuple[str, str] | str
+) -> Points:
     if isinstance(coords, tuple):
         x = numeric_column(batch.column(coords[0]), coords[0], offset)
         y = numeric_column(batch.column(coords[1]), coords[1], offset)
@@ -270,7 +282,9 @@ def _iter_parquet(stream: PointStream) -> Iterator[Points]:
         coords = geo.get("primary_column", "geometry")
         col_meta = geo.get("columns", {}).get(coords, {})
         if coords not in schema.names:
-            raise InputError(f"{stream.name}: its GeoParquet metadata names a geometry column {coords!r} it does not have")
+            raise InputError(
+                f"{stream.name}: its GeoParquet metadata names a geometry column {coords!r} it does not have"
+            )
         encoding = str(col_meta.get("encoding", "WKB")).lower()
         if encoding not in ("wkb", "point"):
             raise InputError(f"{stream.name}: geometry encoding {encoding!r} is not supported (WKB or point)")
@@ -292,7 +306,9 @@ def _iter_parquet(stream: PointStream) -> Iterator[Points]:
                 yield _table_to_points(batch, stream, offset, crs_text, coords)
             offset += batch.num_rows
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
-        raise InputError(f"cannot read {stream.name} past row {offset} ({_short(exc)}): is the file truncated?") from None
+        raise InputError(
+            f"cannot read {stream.name} past row {offset} ({_short(exc)}): is the file truncated?"
+        ) from None
 
 
 def _crs_text(crs: str | None) -> str | None:
@@ -452,12 +468,12 @@ def _iter_geojson(stream: PointStream) -> Iterator[Points]:
         raise InputError(f"{stream.name} is JSON but not a GeoJSON FeatureCollection or Feature")
     crs = _geojson_crs(doc if isinstance(doc, dict) else {}, stream)
     for start in range(0, len(features), stream.batch_rows):
-        yield _features_to_points(features[start:start + stream.batch_rows], stream, start, crs)
+        yield _features_to_points(features[start : start + stream.batch_rows], stream, start, crs)
 
 
 def _iter_ndjson(stream: PointStream) -> Iterator[Points]:
     crs = _crs_text(stream.opts.crs)
-    handle = open(stream.handle, "rb") if isinstance(stream.handle, str) else stream.handle
+    handle = open(stream.handle, "rb") if isinstance(stream.handle, str) else stream.handle  # noqa: SIM115 - closed below
     try:
         batch: list = []
         offset = 0

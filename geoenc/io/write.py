@@ -13,12 +13,14 @@ goes under the ``geoenc`` metadata key as JSON. Compression: zstd.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -108,10 +110,8 @@ class AtomicFile:
         os.replace(self.path, self.dest)
 
     def discard(self) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 class PointWriter:
@@ -120,8 +120,16 @@ class PointWriter:
     Use as a context manager: on an exception the partial output is discarded.
     """
 
-    def __init__(self, dest: str | Path, fmt: str | None = None, *, overwrite: bool = False,
-                 layout: str = "list", metadata: Mapping[str, Any] | None = None, geometry: bool = True):
+    def __init__(
+        self,
+        dest: str | Path,
+        fmt: str | None = None,
+        *,
+        overwrite: bool = False,
+        layout: str = "list",
+        metadata: Mapping[str, Any] | None = None,
+        geometry: bool = True,
+    ):
         self.fmt = resolve_output_format(dest, fmt)
         if layout not in LAYOUTS:
             raise UsageError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
@@ -136,7 +144,9 @@ class PointWriter:
         self._schema: pa.Schema | None = None
         if self.dest == "-":
             if self.fmt == "parquet" and sys.stdout.isatty():
-                raise OutputError("refusing to write binary Parquet to a terminal: redirect stdout or use --output-format csv")
+                raise OutputError(
+                    "refusing to write binary Parquet to a terminal: redirect stdout or use --output-format csv"
+                )
             self._atomic = None
             self._sink = pa.PythonFile(sys.stdout.buffer, mode="w")
         else:
@@ -144,8 +154,7 @@ class PointWriter:
             self._sink = str(self._atomic.path)
 
     # -- building one batch's table ----------------------------------------------------------------
-    def _table(self, lon: np.ndarray, lat: np.ndarray, attrs: pa.Table | None,
-               columns: Mapping[str, Any]) -> pa.Table:
+    def _table(self, lon: np.ndarray, lat: np.ndarray, attrs: pa.Table | None, columns: Mapping[str, Any]) -> pa.Table:
         new: dict[str, pa.Array] = {"lon": pa.array(lon, pa.float64()), "lat": pa.array(lat, pa.float64())}
         for name, values in columns.items():
             if isinstance(values, np.ndarray) and values.ndim == 2:
@@ -174,10 +183,17 @@ class PointWriter:
         """CSV cells are text: nested columns (lists, structs) of the input become JSON strings."""
         for i, f in enumerate(table.schema):
             t = f.type
-            if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or pa.types.is_struct(t) \
-                    or pa.types.is_map(t):
-                text = pa.array([None if v is None else json.dumps(v, default=str) for v in table.column(i).to_pylist()],
-                                pa.string())
+            if (
+                pa.types.is_list(t)
+                or pa.types.is_large_list(t)
+                or pa.types.is_fixed_size_list(t)
+                or pa.types.is_struct(t)
+                or pa.types.is_map(t)
+            ):
+                text = pa.array(
+                    [None if v is None else json.dumps(v, default=str) for v in table.column(i).to_pylist()],
+                    pa.string(),
+                )
                 table = table.set_column(i, f.name, text)
         return table
 
@@ -191,8 +207,9 @@ class PointWriter:
             meta[b"geoenc"] = json.dumps(self.metadata, sort_keys=True, default=str).encode()
         return schema.with_metadata(meta)
 
-    def write(self, lon: np.ndarray, lat: np.ndarray, attrs: pa.Table | None = None,
-              columns: Mapping[str, Any] | None = None) -> None:
+    def write(
+        self, lon: np.ndarray, lat: np.ndarray, attrs: pa.Table | None = None, columns: Mapping[str, Any] | None = None
+    ) -> None:
         table = self._table(np.asarray(lon, np.float64), np.asarray(lat, np.float64), attrs, columns or {})
         if self.fmt == "csv":
             table = self._csv_safe(table)
@@ -231,14 +248,12 @@ class PointWriter:
 
     def abort(self) -> None:
         if self._writer is not None:
-            try:
+            with contextlib.suppress(Exception):  # the file is being thrown away anyway
                 self._writer.close()
-            except Exception:  # noqa: BLE001 - the file is being thrown away anyway
-                pass
         if self._atomic is not None:
             self._atomic.discard()
 
-    def __enter__(self) -> "PointWriter":
+    def __enter__(self) -> PointWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -248,9 +263,18 @@ class PointWriter:
             self.abort()
 
 
-def write_points(dest: str | Path, lon: np.ndarray, lat: np.ndarray, attrs: pa.Table | None = None,
-                 columns: Mapping[str, Any] | None = None, *, fmt: str | None = None,
-                 metadata: Mapping[str, Any] | None = None, overwrite: bool = False, layout: str = "list") -> None:
+def write_points(
+    dest: str | Path,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    attrs: pa.Table | None = None,
+    columns: Mapping[str, Any] | None = None,
+    *,
+    fmt: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    layout: str = "list",
+) -> None:
     """Write one table of points and new columns (see :class:`PointWriter`)."""
     with PointWriter(dest, fmt, overwrite=overwrite, layout=layout, metadata=metadata) as w:
         w.write(lon, lat, attrs, columns)

@@ -21,7 +21,7 @@ class LonLatGrid:
     width: int
 
     @classmethod
-    def global_grid(cls, cell_deg: float) -> "LonLatGrid":
+    def global_grid(cls, cell_deg: float) -> LonLatGrid:
         if not 0 < cell_deg <= 180:
             raise ParameterError(f"cell size must be in (0, 180] degrees, got {cell_deg}")
         return cls(float(cell_deg), int(np.ceil(180.0 / cell_deg - 1e-9)), int(np.ceil(360.0 / cell_deg - 1e-9)))
@@ -43,8 +43,9 @@ class LonLatGrid:
         col = np.floor((np.asarray(lon, dtype=np.float64) + 180.0) / self.cell_deg).astype(np.int64)
         return np.clip(row, 0, self.height - 1), np.clip(col, 0, self.width - 1)
 
-    def aggregate(self, lon: np.ndarray, lat: np.ndarray, columns: dict[str, np.ndarray],
-                  nodata: float = np.nan) -> dict[str, np.ndarray]:
+    def aggregate(
+        self, lon: np.ndarray, lat: np.ndarray, columns: dict[str, np.ndarray], nodata: float = np.nan
+    ) -> dict[str, np.ndarray]:
         """Per-cell mean of each column, plus ``count``; ``nodata`` where a cell holds no point.
 
         Returns 2-D float64 arrays (height, width) keyed by column name and ``"count"``.

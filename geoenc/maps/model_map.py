@@ -7,9 +7,9 @@ GeoTIFF, so a 0.05° global grid (7200 × 3600 cells) needs memory for one block
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -41,8 +41,9 @@ def _rows_per_block(grid: Grid) -> int:
     return min(rows, grid.height)
 
 
-def _walk(grid: Grid, fn: Callable[[np.ndarray], np.ndarray], writer: GridWriter,
-          progress: Callable[[int, int], None] | None) -> None:
+def _walk(
+    grid: Grid, fn: Callable[[np.ndarray], np.ndarray], writer: GridWriter, progress: Callable[[int, int], None] | None
+) -> None:
     rows = _rows_per_block(grid)
     for row0 in range(0, grid.height, rows):
         n = min(rows, grid.height - row0)
@@ -52,8 +53,13 @@ def _walk(grid: Grid, fn: Callable[[np.ndarray], np.ndarray], writer: GridWriter
             progress(row0 + n, grid.height)
 
 
-def choose_classes(classes: list[str], wanted: list[str] | None, top_k: int | None, all_classes: bool,
-                   mean_prob: Callable[[], np.ndarray] | None = None) -> list[int]:
+def choose_classes(
+    classes: list[str],
+    wanted: list[str] | None,
+    top_k: int | None,
+    all_classes: bool,
+    mean_prob: Callable[[], np.ndarray] | None = None,
+) -> list[int]:
     """Indices of the classes to map: named ones, the top-k by mean probability over the grid, or all."""
     if sum(bool(x) for x in (wanted, top_k, all_classes)) > 1:
         raise UsageError("give only one of --class, --top-k and --all")
@@ -62,7 +68,9 @@ def choose_classes(classes: list[str], wanted: list[str] | None, top_k: int | No
         missing = [w for w in wanted if w not in index]
         if missing:
             shown = ", ".join(classes[:50]) + (" …" if len(classes) > 50 else "")
-            raise UsageError(f"unknown class {missing[0]!r}{did_you_mean(missing[0], classes)}; the model's classes are: {shown}")
+            raise UsageError(
+                f"unknown class {missing[0]!r}{did_you_mean(missing[0], classes)}; the model's classes are: {shown}"
+            )
         return [index[w] for w in wanted]
     if all_classes:
         return list(range(len(classes)))
@@ -88,11 +96,23 @@ def _colormap(n: int) -> dict[int, tuple[int, int, int, int]]:
     return out
 
 
-def map_model(model_dir: str | Path, dest: str | Path, *, classes: list[str] | None = None, top_k: int | None = None,
-              all_classes: bool = False, argmax: bool = False, bbox: str | None = None, cell_deg: float = 0.5,
-              png: str | Path | None = None, batch_size: int = 65_536, device: str = "auto",
-              overwrite: bool = False, max_cells: int = DEFAULT_MAX_CELLS,
-              progress: Callable[[int, int], None] | None = None) -> MapResult:
+def map_model(
+    model_dir: str | Path,
+    dest: str | Path,
+    *,
+    classes: list[str] | None = None,
+    top_k: int | None = None,
+    all_classes: bool = False,
+    argmax: bool = False,
+    bbox: str | None = None,
+    cell_deg: float = 0.5,
+    png: str | Path | None = None,
+    batch_size: int = 65_536,
+    device: str = "auto",
+    overwrite: bool = False,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    progress: Callable[[int, int], None] | None = None,
+) -> MapResult:
     """Write a GeoTIFF of a trained model's predictions on a regular lon/lat grid.
 
     Classification: one band per chosen class probability (band description = class name), or with
@@ -115,11 +135,16 @@ def map_model(model_dir: str | Path, dest: str | Path, *, classes: list[str] | N
     def predict(lonlat: np.ndarray) -> np.ndarray:
         return model.predict(torch.from_numpy(lonlat), batch_size=batch_size).cpu().numpy()
 
-    tags = {"geoenc_model": str(model_dir), "geoenc_model_sha256": model.model_hash,
-            "geoenc_encoder": model.encoder_name}
+    tags = {
+        "geoenc_model": str(model_dir),
+        "geoenc_model_sha256": model.model_hash,
+        "geoenc_encoder": model.encoder_name,
+    }
     if model.task == "regression":
         if classes or top_k or all_classes or argmax:
-            raise UsageError("--class, --top-k, --all and --argmax are for classification models; this one is regression")
+            raise UsageError(
+                "--class, --top-k, --all and --argmax are for classification models; this one is regression"
+            )
         names = [str(model.label or "prediction")]
         grid = make_grid(bbox, cell_deg, 1, max_cells)
         fn = lambda ll: predict(ll).reshape(-1, 1).astype(np.float32)  # noqa: E731
@@ -147,20 +172,30 @@ def map_model(model_dir: str | Path, dest: str | Path, *, classes: list[str] | N
             fn = lambda ll: predict(ll).argmax(axis=1).reshape(-1, 1).astype(np.uint16)  # noqa: E731
             kind, dtype, nodata, cmap = "argmax", "uint16", CLASS_NODATA, _colormap(len(all_names))
             tags["classes"] = json.dumps(all_names)
-    with GridWriter(dest, grid, names, dtype=dtype, nodata=nodata, overwrite=overwrite, tags=tags,
-                    colormap=cmap) as writer:
+    with GridWriter(
+        dest, grid, names, dtype=dtype, nodata=nodata, overwrite=overwrite, tags=tags, colormap=cmap
+    ) as writer:
         _walk(grid, fn, writer, progress)
     if png is not None:
         title = f"{model.encoder_name} model: {names[0] if kind != 'argmax' else 'most probable class'}"
-        quicklook(dest, png, title=title, class_names=all_names if kind == "argmax" else None,
-                  overwrite=overwrite)
+        quicklook(dest, png, title=title, class_names=all_names if kind == "argmax" else None, overwrite=overwrite)
     return MapResult(str(dest), grid.width, grid.height, names, kind)
 
 
-def map_encoder(method: str, params: dict | None, dim: int, dest: str | Path, *, bbox: str | None = None,
-                cell_deg: float = 0.5, png: str | Path | None = None, device: str = "auto",
-                overwrite: bool = False, max_cells: int = DEFAULT_MAX_CELLS,
-                progress: Callable[[int, int], None] | None = None) -> MapResult:
+def map_encoder(
+    method: str,
+    params: dict | None,
+    dim: int,
+    dest: str | Path,
+    *,
+    bbox: str | None = None,
+    cell_deg: float = 0.5,
+    png: str | Path | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    progress: Callable[[int, int], None] | None = None,
+) -> MapResult:
     """Write one dimension of a position encoding over a grid (how an encoder's scales are usually shown)."""
     from geoenc.encoders import get_encoder
     from geoenc.io.write import check_output
@@ -170,29 +205,46 @@ def map_encoder(method: str, params: dict | None, dim: int, dest: str | Path, *,
         check_output(png, overwrite)
     enc = get_encoder(method, **(params or {}))
     if enc.needs_fit:
-        raise UsageError(f"{enc.name} is fitted on data (anchors), so it has no map of its own: train a model and map that")
+        raise UsageError(
+            f"{enc.name} is fitted on data (anchors), so it has no map of its own: train a model and map that"
+        )
     if not 0 <= dim < enc.embedding_dim:
-        raise UsageError(f"--dim must be in [0, {enc.embedding_dim - 1}] for {enc.name} with these parameters, got {dim}")
+        raise UsageError(
+            f"--dim must be in [0, {enc.embedding_dim - 1}] for {enc.name} with these parameters, got {dim}"
+        )
     dev = resolve_device(device)
     enc = enc.to(dev)
 
     @torch.no_grad()
     def fn(lonlat: np.ndarray) -> np.ndarray:
-        out = enc(torch.from_numpy(lonlat).to(dev, torch.float32))[:, dim:dim + 1]
+        out = enc(torch.from_numpy(lonlat).to(dev, torch.float32))[:, dim : dim + 1]
         return out.cpu().numpy().astype(np.float32)
 
     grid = make_grid(bbox, cell_deg, 1, max_cells)
     name = f"{enc.name} dimension {dim}"
-    with GridWriter(dest, grid, [name], overwrite=overwrite, nodata=FLOAT_NODATA,
-                    tags={"geoenc_encoder": enc.name, "geoenc_params": json.dumps(enc.params)}) as writer:
+    with GridWriter(
+        dest,
+        grid,
+        [name],
+        overwrite=overwrite,
+        nodata=FLOAT_NODATA,
+        tags={"geoenc_encoder": enc.name, "geoenc_params": json.dumps(enc.params)},
+    ) as writer:
         _walk(grid, fn, writer, progress)
     if png is not None:
         quicklook(dest, png, title=name, overwrite=overwrite)
     return MapResult(str(dest), grid.width, grid.height, [name], "encoder")
 
 
-def quicklook(tif: str | Path, png: str | Path, *, title: str, class_names: list[str] | None = None,
-              overwrite: bool = False, max_width: int = 1800) -> None:
+def quicklook(
+    tif: str | Path,
+    png: str | Path,
+    *,
+    title: str,
+    class_names: list[str] | None = None,
+    overwrite: bool = False,
+    max_width: int = 1800,
+) -> None:
     """A PNG picture of a GeoTIFF's first band (decimated to ``max_width`` pixels), with a colour bar.
 
     With ``class_names`` the band holds class indices: drawn with the GeoTIFF's colour table and a legend.
@@ -217,8 +269,14 @@ def quicklook(tif: str | Path, png: str | Path, *, title: str, class_names: list
         from matplotlib.patches import Patch
 
         colours = [tuple(c / 255 for c in rgba) for rgba in _colormap(len(class_names)).values()]
-        ax.imshow(data, extent=extent, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5,
-                  interpolation="nearest")
+        ax.imshow(
+            data,
+            extent=extent,
+            cmap=ListedColormap(colours),
+            vmin=-0.5,
+            vmax=len(colours) - 0.5,
+            interpolation="nearest",
+        )
         values, counts = np.unique(data.compressed(), return_counts=True)
         order = [int(values[j]) for j in np.argsort(-counts, kind="stable")[:25]]  # largest areas first
         extra = len(values) - len(order)

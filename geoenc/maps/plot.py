@@ -20,8 +20,15 @@ BIN_STYLE = {
 }
 
 
-def plot_hotspots(path: str | Path, lon: np.ndarray, lat: np.ndarray, bins: np.ndarray, title: str = "",
-                  overwrite: bool = False, dpi: int = 150) -> Path:
+def plot_hotspots(
+    path: str | Path,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    bins: np.ndarray,
+    title: str = "",
+    overwrite: bool = False,
+    dpi: int = 150,
+) -> Path:
     """Write a PNG of the points coloured by Gi* bin (hot = many low-performance points nearby)."""
     import matplotlib
 
@@ -48,11 +55,26 @@ def plot_hotspots(path: str | Path, lon: np.ndarray, lat: np.ndarray, bins: np.n
     for b in (0, -1, 1, -2, 2, -3, 3):  # significant bins drawn last, on top
         sel = bins == b
         colour, label = BIN_STYLE[b]
-        handles[b] = ax.scatter(lon[sel], lat[sel], s=size * (1.0 if b == 0 else 1.6), c=colour, linewidths=0,
-                                label=f"{label} ({int(sel.sum()):,})", rasterized=True)
+        handles[b] = ax.scatter(
+            lon[sel],
+            lat[sel],
+            s=size * (1.0 if b == 0 else 1.6),
+            c=colour,
+            linewidths=0,
+            label=f"{label} ({int(sel.sum()):,})",
+            rasterized=True,
+        )
     legend_bins = (3, 2, 1, 0, -1, -2, -3)
-    ax.legend([handles[b] for b in legend_bins], [handles[b].get_label() for b in legend_bins], loc="lower left",
-              fontsize=7, markerscale=max(1.0, 4.0 / size), framealpha=0.9, title="Getis-Ord Gi*", title_fontsize=8)
+    ax.legend(
+        [handles[b] for b in legend_bins],
+        [handles[b].get_label() for b in legend_bins],
+        loc="lower left",
+        fontsize=7,
+        markerscale=max(1.0, 4.0 / size),
+        framealpha=0.9,
+        title="Getis-Ord Gi*",
+        title_fontsize=8,
+    )
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()

@@ -31,11 +31,11 @@ class Grid:
 
     @property
     def width(self) -> int:
-        return max(1, int(math.ceil((self.east - self.west) / self.cell_deg - 1e-9)))
+        return max(1, math.ceil((self.east - self.west) / self.cell_deg - 1e-9))
 
     @property
     def height(self) -> int:
-        return max(1, int(math.ceil((self.north - self.south) / self.cell_deg - 1e-9)))
+        return max(1, math.ceil((self.north - self.south) / self.cell_deg - 1e-9))
 
     @property
     def transform(self):
@@ -88,17 +88,38 @@ def make_grid(bbox: str | None, cell_deg: float, bands: int, max_cells: int = DE
 class GridWriter:
     """Write a grid's bands block by block into a tiled, compressed GeoTIFF with overviews, atomically."""
 
-    def __init__(self, dest: str | Path, grid: Grid, names: list[str], *, dtype: str = "float32",
-                 nodata: float | int = -9999.0, overwrite: bool = False, crs: str = "EPSG:4326",
-                 tags: dict | None = None, colormap: dict | None = None):
+    def __init__(
+        self,
+        dest: str | Path,
+        grid: Grid,
+        names: list[str],
+        *,
+        dtype: str = "float32",
+        nodata: float | int = -9999.0,
+        overwrite: bool = False,
+        crs: str = "EPSG:4326",
+        tags: dict | None = None,
+        colormap: dict | None = None,
+    ):
         import rasterio
 
         self.grid = grid
         self.atomic = AtomicFile(dest, overwrite)
         tiled = grid.width >= 256 and grid.height >= 256
-        profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=len(names), dtype=dtype,
-                       crs=crs, transform=grid.transform, nodata=nodata, compress="deflate",
-                       predictor=3 if dtype.startswith("float") else 2, tiled=tiled, BIGTIFF="IF_SAFER")
+        profile = dict(
+            driver="GTiff",
+            width=grid.width,
+            height=grid.height,
+            count=len(names),
+            dtype=dtype,
+            crs=crs,
+            transform=grid.transform,
+            nodata=nodata,
+            compress="deflate",
+            predictor=3 if dtype.startswith("float") else 2,
+            tiled=tiled,
+            BIGTIFF="IF_SAFER",
+        )
         if tiled:
             profile.update(blockxsize=256, blockysize=256)
         self.ds = rasterio.open(self.atomic.path, "w", **profile)
@@ -132,7 +153,7 @@ class GridWriter:
         finally:
             self.atomic.discard()
 
-    def __enter__(self) -> "GridWriter":
+    def __enter__(self) -> GridWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

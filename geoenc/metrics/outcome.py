@@ -40,8 +40,10 @@ class Outcome:
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
     if name not in table.column_names:
-        raise InputError(f"no column {name!r} in the input{did_you_mean(name, table.column_names)}; "
-                         f"columns: {', '.join(table.column_names) or 'none'}")
+        raise InputError(
+            f"no column {name!r} in the input{did_you_mean(name, table.column_names)}; "
+            f"columns: {', '.join(table.column_names) or 'none'}"
+        )
     col = table.column(name)
     if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type)):
         raise InputError(f"column {name!r} is {col.type}, not numeric: give a numeric performance column")
@@ -52,8 +54,9 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
     return values
 
 
-def choose_outcome(table: pa.Table, value: str | None = None, error: str | None = None,
-                   threshold: float | None = None) -> Outcome:
+def choose_outcome(
+    table: pa.Table, value: str | None = None, error: str | None = None, threshold: float | None = None
+) -> Outcome:
     """Pick the performance column (see the module docstring) and classify every point as good or bad."""
     if value is not None and error is not None:
         raise UsageError("give either --value (a 0/1 column) or --error with --threshold, not both")
@@ -63,12 +66,16 @@ def choose_outcome(table: pa.Table, value: str | None = None, error: str | None 
         if value is None:
             error = next((c for c in DEFAULT_ERROR_COLUMNS if c in names), None)
         if value is None and error is None:
-            raise InputError("no performance column: expected hit@1 or abs_error (from `geoenc predict` with labels), "
-                             "or pass --value COL (0/1) or --error COL --threshold X")
+            raise InputError(
+                "no performance column: expected hit@1 or abs_error (from `geoenc predict` with labels), "
+                "or pass --value COL (0/1) or --error COL --threshold X"
+            )
     if value is not None:
         v = _column(table, value)
         if not np.isin(v, (0.0, 1.0)).all():
-            raise UsageError(f"--value column {value!r} is not 0/1: for a continuous error use --error {value} --threshold X")
+            raise UsageError(
+                f"--value column {value!r} is not 0/1: for a continuous error use --error {value} --threshold X"
+            )
         out = Outcome(bad=v == 0.0, gi_value=1.0 - v, column=value, kind="binary")
     else:
         if threshold is None:
@@ -77,6 +84,8 @@ def choose_outcome(table: pa.Table, value: str | None = None, error: str | None 
         out = Outcome(bad=e > threshold, gi_value=e, column=error, kind="error", threshold=float(threshold))
     if out.bad.all() or not out.bad.any():
         state = "bad" if out.bad.all() else "good"
-        raise InputError(f"every point is {state} by {out.description}: geo-bias scores are undefined for a "
-                         "constant outcome" + (" (choose another --threshold)" if out.kind == "error" else ""))
+        raise InputError(
+            f"every point is {state} by {out.description}: geo-bias scores are undefined for a "
+            "constant outcome" + (" (choose another --threshold)" if out.kind == "error" else "")
+        )
     return out

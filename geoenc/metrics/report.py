@@ -6,9 +6,9 @@ the per-point report (GeoParquet), an optional hot-spot GeoTIFF and PNG, and ret
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -136,32 +136,73 @@ def compute_geobias(
     check_params(radius_km, k, min(gi_k, moran_k), band_km)
     need = max(gi_k, moran_k) + 2
     if n < need:
-        raise InputError(f"only {n} points: Gi* and Moran's I with k={max(gi_k, moran_k)} neighbours need at least "
-                         f"{need} (lower --gi-k)")
+        raise InputError(
+            f"only {n} points: Gi* and Moran's I with k={max(gi_k, moran_k)} neighbours need at least "
+            f"{need} (lower --gi-k)"
+        )
     try:
         hot = hotspots(lon, lat, outcome.gi_value, k=gi_k, band_km=band_km, fdr=fdr)
         moran = global_moran(outcome.gi_value, knn_weights(lonlat_to_xyz(lon, lat), moran_k))
     except ValueError as exc:  # constant value
         raise InputError(f"{outcome.description}: {exc}") from None
     n_centres = int(outcome.bad.sum()) if centres == "low" else n
-    ssi = ssi_scores(lon, lat, outcome.bad, radius_km=radius_km, k=k, centres=centres,
-                     unmarked_presence=unmarked_presence, n_jobs=n_jobs,
-                     progress=(lambda done: progress(done, n_centres)) if progress else None)
+    ssi = ssi_scores(
+        lon,
+        lat,
+        outcome.bad,
+        radius_km=radius_km,
+        k=k,
+        centres=centres,
+        unmarked_presence=unmarked_presence,
+        n_jobs=n_jobs,
+        progress=(lambda done: progress(done, n_centres)) if progress else None,
+    )
     base = {}
     if baseline > 0:
         rng = np.random.default_rng(seed)
-        runs = [ssi_scores(lon, lat, rng.permutation(outcome.bad), radius_km=radius_km, k=k, centres="low",
-                           unmarked_presence=unmarked_presence, n_jobs=n_jobs).summary() for _ in range(baseline)]
+        runs = [
+            ssi_scores(
+                lon,
+                lat,
+                rng.permutation(outcome.bad),
+                radius_km=radius_km,
+                k=k,
+                centres="low",
+                unmarked_presence=unmarked_presence,
+                n_jobs=n_jobs,
+            ).summary()
+            for _ in range(baseline)
+        ]
         for key in ("unmarked_ssi", "marked_ssi"):
             vals = np.array([r[key] for r in runs])
             base[key + "_baseline"] = float(vals.mean())
             base[key + "_baseline_sd"] = float(vals.std(ddof=1)) if baseline > 1 else float("nan")
-    params = {"radius_km": float(radius_km), "k": int(k), "k_used": int(min(k, n)), "gi_k": int(gi_k),
-              "band_km": band_km, "fdr": bool(fdr), "moran_k": int(moran_k), "centres": centres,
-              "unmarked_presence": unmarked_presence, "gi_weights": hot.weights, "baseline_permutations": int(baseline),
-              "seed": int(seed)}
-    return GeobiasResult(source=source, lon=np.asarray(lon), lat=np.asarray(lat), outcome=outcome, ssi=ssi, hot=hot,
-                         moran=moran, lat_bands=latitude_bands(lat, outcome), params=params, baseline=base)
+    params = {
+        "radius_km": float(radius_km),
+        "k": int(k),
+        "k_used": int(min(k, n)),
+        "gi_k": int(gi_k),
+        "band_km": band_km,
+        "fdr": bool(fdr),
+        "moran_k": int(moran_k),
+        "centres": centres,
+        "unmarked_presence": unmarked_presence,
+        "gi_weights": hot.weights,
+        "baseline_permutations": int(baseline),
+        "seed": int(seed),
+    }
+    return GeobiasResult(
+        source=source,
+        lon=np.asarray(lon),
+        lat=np.asarray(lat),
+        outcome=outcome,
+        ssi=ssi,
+        hot=hot,
+        moran=moran,
+        lat_bands=latitude_bands(lat, outcome),
+        params=params,
+        baseline=base,
+    )
 
 
 def per_input_path(path: str | Path | None, source: str | Path, n_inputs: int) -> Path | None:
@@ -183,8 +224,9 @@ def write_hotspot_raster(result: GeobiasResult, path: str | Path, cell_deg: floa
     grid = LonLatGrid.global_grid(cell_deg)
     agg = grid.aggregate(result.lon, result.lat, {"gi_z_mean": result.hot.z, "bad_rate": result.outcome.bad})
     names = ["gi_z_mean", "bad_rate", "count"]
-    return write_geotiff(path, [agg[n] for n in names], names, transform=grid.transform, nodata=np.nan,
-                         overwrite=overwrite)
+    return write_geotiff(
+        path, [agg[n] for n in names], names, transform=grid.transform, nodata=np.nan, overwrite=overwrite
+    )
 
 
 def run_geobias(
@@ -219,10 +261,9 @@ def run_geobias(
     Nothing is written unless every input was read and scored; existing outputs are refused up front
     unless ``overwrite``.
     """
+    import geoenc
     from geoenc.io import check_output, read_points, write_points
     from geoenc.io.write import resolve_output_format
-
-    import geoenc
 
     if not inputs:
         raise UsageError("give at least one prediction file")
@@ -253,24 +294,52 @@ def run_geobias(
         outcome = choose_outcome(points.attrs, value=value, error=error, threshold=threshold)
         if log:
             log(f"{src}: {len(points):,} points, {int(outcome.bad.sum()):,} low-performance by {outcome.description}")
-        res = compute_geobias(points.lon, points.lat, outcome, source=str(src), radius_km=radius_km, k=k, gi_k=gi_k,
-                              band_km=band_km, fdr=fdr, centres=centres, unmarked_presence=unmarked_presence,
-                              baseline=baseline, seed=seed, n_jobs=n_jobs,
-                              progress=(lambda d, t, s=str(src): progress(s, d, t)) if progress else None)
+        res = compute_geobias(
+            points.lon,
+            points.lat,
+            outcome,
+            source=str(src),
+            radius_km=radius_km,
+            k=k,
+            gi_k=gi_k,
+            band_km=band_km,
+            fdr=fdr,
+            centres=centres,
+            unmarked_presence=unmarked_presence,
+            baseline=baseline,
+            seed=seed,
+            n_jobs=n_jobs,
+            progress=(lambda d, t, s=str(src): progress(s, d, t)) if progress else None,
+        )
         results.append((res, points, outs))
 
     for res, points, (out, tif, pic) in results:
-        meta = {"command": "geobias", "geoenc_version": geoenc.__version__, "source": res.source,
-                "outcome": res.outcome.description, "summary": {k2: v for k2, v in res.summary().items()}}
-        write_points(out, points.lon, points.lat, points.attrs, res.columns(), fmt=output_format, metadata=meta,
-                     overwrite=overwrite)
+        meta = {
+            "command": "geobias",
+            "geoenc_version": geoenc.__version__,
+            "source": res.source,
+            "outcome": res.outcome.description,
+            "summary": {k2: v for k2, v in res.summary().items()},
+        }
+        write_points(
+            out,
+            points.lon,
+            points.lat,
+            points.attrs,
+            res.columns(),
+            fmt=output_format,
+            metadata=meta,
+            overwrite=overwrite,
+        )
         if tif is not None:
             write_hotspot_raster(res, tif, cell_deg, overwrite=overwrite)
         if pic is not None:
             from geoenc.maps.plot import plot_hotspots
 
             s = res.summary()
-            title = (f"{Path(res.source).name}: unmarked SSI {s['unmarked_ssi']:.3f}, marked SSI {s['marked_ssi']:.3f}, "
-                     f"Moran's I {s['moran_i']:.3f}  ({res.outcome.description})")
+            title = (
+                f"{Path(res.source).name}: unmarked SSI {s['unmarked_ssi']:.3f}, marked SSI {s['marked_ssi']:.3f}, "
+                f"Moran's I {s['moran_i']:.3f}  ({res.outcome.description})"
+            )
             plot_hotspots(pic, res.lon, res.lat, res.hot.bin, title=title, overwrite=overwrite)
     return [r[0] for r in results]

@@ -162,8 +162,9 @@ def _brute4(points: np.ndarray, i: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ batch core
-def _ssi_batch(cid: np.ndarray, px: np.ndarray, py: np.ndarray, pv: np.ndarray, n_c: np.ndarray, r: float,
-               workers: int = -1):
+def _ssi_batch(
+    cid: np.ndarray, px: np.ndarray, py: np.ndarray, pv: np.ndarray, n_c: np.ndarray, r: float, workers: int = -1
+):
     """SSI for C centres from their presence points.
 
     ``cid`` (Np,) centre of each presence point, sorted, presence points of a centre in their final order;
@@ -463,8 +464,18 @@ def ssi_scores(
     ids = np.flatnonzero(cmask)
     batches = [ids[b0 : b0 + batch_size] for b0 in range(0, ids.size, batch_size)]
     jobs = _n_jobs(n_jobs, len(batches))
-    _STATE.update(lon=lon, lat=lat, bad=bad, xyz=xyz, tree=cKDTree(xyz), k=keff, r=r, scores=tuple(scores),
-                  presence=unmarked_presence, workers=-1 if jobs == 1 else 1)
+    _STATE.update(
+        lon=lon,
+        lat=lat,
+        bad=bad,
+        xyz=xyz,
+        tree=cKDTree(xyz),
+        k=keff,
+        r=r,
+        scores=tuple(scores),
+        presence=unmarked_presence,
+        workers=-1 if jobs == 1 else 1,
+    )
     pool = None
     try:
         if jobs == 1:

@@ -73,10 +73,17 @@ def prepare_output_dir(path: str | os.PathLike, overwrite: bool) -> Path:
     return out
 
 
-def write_model_dir(path: str | os.PathLike, model: nn.Module, config: dict[str, Any], *,
-                    metrics: dict[str, Any] | None = None, log_rows: list[dict[str, Any]] | None = None,
-                    resolved_yaml: str | None = None, extra_files: dict[str, bytes] | None = None,
-                    overwrite: bool = False) -> Path:
+def write_model_dir(
+    path: str | os.PathLike,
+    model: nn.Module,
+    config: dict[str, Any],
+    *,
+    metrics: dict[str, Any] | None = None,
+    log_rows: list[dict[str, Any]] | None = None,
+    resolved_yaml: str | None = None,
+    extra_files: dict[str, bytes] | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write a model directory atomically: everything goes to a temporary sibling, then one rename.
 
     ``config`` gets ``format_version``, versions and ``weights_sha256`` added. ``extra_files`` maps
@@ -93,8 +100,13 @@ def write_model_dir(path: str | os.PathLike, model: nn.Module, config: dict[str,
         # one metadata key only: safetensors writes a dict's keys in no fixed order, and the file's hash must
         # be the same for the same weights (deterministic runs give byte-identical model directories)
         save_file(state_tensors(model), str(tmp / WEIGHTS), metadata={"format": "pt"})
-        cfg = {"format_version": FORMAT_VERSION, "geoenc_version": geoenc.__version__,
-               "torch_version": torch.__version__, **config, "weights_sha256": sha256_file(tmp / WEIGHTS)}
+        cfg = {
+            "format_version": FORMAT_VERSION,
+            "geoenc_version": geoenc.__version__,
+            "torch_version": torch.__version__,
+            **config,
+            "weights_sha256": sha256_file(tmp / WEIGHTS),
+        }
         (tmp / CONFIG).write_text(dumps(cfg) + "\n")
         (tmp / METRICS).write_text(dumps(metrics or {}) + "\n")
         rows = log_rows or []
@@ -149,8 +161,10 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
             "upgrade geoenc"
         )
     if cfg.get("kind") == "autoencoder":
-        raise ModelError(f"model {d} is an image autoencoder from `geoenc autoencode`: use it with "
-                         "`geoenc encode --model DIR --raster RASTER` or `geoenc map DIR --raster RASTER`")
+        raise ModelError(
+            f"model {d} is an image autoencoder from `geoenc autoencode`: use it with "
+            "`geoenc encode --model DIR --raster RASTER` or `geoenc map DIR --raster RASTER`"
+        )
     for key in ("encoder", "net", "task", "n_outputs", "weights_sha256"):
         if key not in cfg:
             raise ModelError(f"model {d}: {CONFIG} lacks {key!r}; the folder is damaged, retrain the model")
@@ -165,8 +179,9 @@ def _adopt_tensor(model: nn.Module, key: str, value: Tensor) -> None:
     except AttributeError:
         return
     if attr in mod._parameters:
-        mod._parameters[attr] = nn.Parameter(torch.empty_like(value), requires_grad=mod._parameters[attr] is None
-                                             or mod._parameters[attr].requires_grad)
+        mod._parameters[attr] = nn.Parameter(
+            torch.empty_like(value), requires_grad=mod._parameters[attr] is None or mod._parameters[attr].requires_grad
+        )
         return
     if attr in mod._buffers:
         mod._buffers[attr] = torch.empty_like(value)
@@ -267,7 +282,7 @@ class LoadedModel:
     def model_hash(self) -> str:
         return self.config["weights_sha256"]
 
-    def to(self, device: str | torch.device) -> "LoadedModel":
+    def to(self, device: str | torch.device) -> LoadedModel:
         self.device = torch.device(device)
         self.model.to(self.device)
         return self
@@ -287,8 +302,8 @@ class LoadedModel:
         outs = []
         with torch.inference_mode():
             for i in range(0, max(t.shape[0], 1), batch_size):
-                xb = t[i:i + batch_size].to(self.device, torch.float32)
-                fb = f[i:i + batch_size].to(self.device, torch.float32) if f is not None else None
+                xb = t[i : i + batch_size].to(self.device, torch.float32)
+                fb = f[i : i + batch_size].to(self.device, torch.float32) if f is not None else None
                 outs.append(fn(xb, fb).float())
         return torch.cat(outs).to(out_device)
 
@@ -299,12 +314,12 @@ class LoadedModel:
     def predict(self, lonlat: Any, features: Any = None, batch_size: int = 65536) -> Tensor:
         """Class probabilities ``(N, C)`` or regression values ``(N,)``."""
         if self.task == "embedding":
-            raise ModelError(f"model {self.path or ''} has no prediction head (task 'embedding'): use embed, "
-                             "or fine-tune it on labels first")
-        if self.model.features is not None and features is None:
             raise ModelError(
-                f"model needs the feature column {self.feature_column!r} (it was trained with --features)"
+                f"model {self.path or ''} has no prediction head (task 'embedding'): use embed, "
+                "or fine-tune it on labels first"
             )
+        if self.model.features is not None and features is None:
+            raise ModelError(f"model needs the feature column {self.feature_column!r} (it was trained with --features)")
         if self.model.features is None:
             features = None
 
@@ -324,8 +339,12 @@ def build_from_config(cfg: dict[str, Any]) -> nn.Module:
     feats = cfg.get("features") or None
     try:
         return build_model(
-            cfg["encoder"]["name"], cfg["encoder"].get("params", {}), cfg["net"]["name"],
-            cfg["net"].get("params", {}), cfg["task"], int(cfg["n_outputs"]),
+            cfg["encoder"]["name"],
+            cfg["encoder"].get("params", {}),
+            cfg["net"]["name"],
+            cfg["net"].get("params", {}),
+            cfg["task"],
+            int(cfg["n_outputs"]),
             feature_dim=int(feats["dim"]) if feats else None,
             feature_hidden=int(feats.get("hidden", 256)) if feats else 256,
         )

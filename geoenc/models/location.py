@@ -37,8 +37,12 @@ class FeatureMLP(nn.Module):
         self.in_dim = in_dim
         self.out_dim = hidden
         self.layers = nn.Sequential(
-            nn.LayerNorm(in_dim), nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.LayerNorm(in_dim),
+            nn.Linear(in_dim, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -53,8 +57,15 @@ class LocationModel(nn.Module):
     MLP's output are concatenated before the head (LocBench-style fusion inside the model).
     """
 
-    def __init__(self, location: LocationEncoder, task: str, n_outputs: int, *,
-                 feature_dim: int | None = None, feature_hidden: int = 256) -> None:
+    def __init__(
+        self,
+        location: LocationEncoder,
+        task: str,
+        n_outputs: int,
+        *,
+        feature_dim: int | None = None,
+        feature_hidden: int = 256,
+    ) -> None:
         super().__init__()
         if task not in TASKS:
             raise ParameterError(f"task {task!r} is not valid: choose one of {', '.join(TASKS)}")
@@ -104,9 +115,17 @@ class LocationModel(nn.Module):
         return torch.softmax(raw, dim=-1) if loss == "ce" else torch.sigmoid(raw)
 
 
-def build_model(method: str, method_params: dict[str, Any] | None, net: str | None,
-                net_params: dict[str, Any] | None, task: str, n_outputs: int, *,
-                feature_dim: int | None = None, feature_hidden: int = 256) -> LocationModel:
+def build_model(
+    method: str,
+    method_params: dict[str, Any] | None,
+    net: str | None,
+    net_params: dict[str, Any] | None,
+    task: str,
+    n_outputs: int,
+    *,
+    feature_dim: int | None = None,
+    feature_hidden: int = 256,
+) -> LocationModel:
     """Build a :class:`LocationModel` from names and parameters (``net=None`` → the encoder's default net)."""
     from geoenc.encoders import get_encoder
     from geoenc.nets import get_net
@@ -114,5 +133,6 @@ def build_model(method: str, method_params: dict[str, Any] | None, net: str | No
     position = get_encoder(method, **(method_params or {}))
     net_name = net or getattr(position, "default_net", "ffn")
     body = get_net(net_name, int(position.embedding_dim), **(net_params or {}))
-    return LocationModel(LocationEncoder(position, body), task, n_outputs,
-                         feature_dim=feature_dim, feature_hidden=feature_hidden)
+    return LocationModel(
+        LocationEncoder(position, body), task, n_outputs, feature_dim=feature_dim, feature_hidden=feature_hidden
+    )

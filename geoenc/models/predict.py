@@ -49,8 +49,10 @@ def _prior(model: LoadedModel, points: Any, prior: str) -> np.ndarray:
     p = list_column_to_matrix(_column(points, prior, "prior"), prior).astype(np.float64)
     c = len(model.classes or [])
     if p.shape[1] != c:
-        raise InputError(f"prior column {prior!r} has {p.shape[1]} values per point but the model has {c} classes "
-                         "(it must list probabilities in the model's class order)")
+        raise InputError(
+            f"prior column {prior!r} has {p.shape[1]} values per point but the model has {c} classes "
+            "(it must list probabilities in the model's class order)"
+        )
     if (p < 0).any() or not np.isfinite(p).all():
         raise InputError(f"prior column {prior!r} has negative or non-finite probabilities")
     return p
@@ -73,8 +75,15 @@ def _truth(model: LoadedModel, points: Any, label: str | None) -> np.ndarray | N
     return D.encode_labels(pd, "classification", model.classes, None)
 
 
-def predict_points(model: LoadedModel, points: Any, *, top: int = 3, prior: str | None = None,
-                   label: str | None = None, batch_size: int = 65536) -> Predictions:
+def predict_points(
+    model: LoadedModel,
+    points: Any,
+    *,
+    top: int = 3,
+    prior: str | None = None,
+    label: str | None = None,
+    batch_size: int = 65536,
+) -> Predictions:
     """Predict for :class:`geoenc.io.Points`; columns as written by ``geoenc predict``.
 
     Classification: ``pred_1…pred_k`` (class names) and ``prob_1…prob_k``; with labels also ``hit@1``,
@@ -101,8 +110,11 @@ def predict_points(model: LoadedModel, points: Any, *, top: int = 3, prior: str 
         other = other / np.clip(other.sum(axis=1, keepdims=True), 1e-12, None)
         fused = fuse_probabilities(probs, other)
         if y is not None:
-            metrics = {"location": classification_metrics(probs, y), "prior": classification_metrics(other, y),
-                       "fused": classification_metrics(fused, y)}
+            metrics = {
+                "location": classification_metrics(probs, y),
+                "prior": classification_metrics(other, y),
+                "fused": classification_metrics(fused, y),
+            }
         probs = fused
     elif y is not None:
         metrics = classification_metrics(probs, y)
@@ -116,8 +128,9 @@ def predict_points(model: LoadedModel, points: Any, *, top: int = 3, prior: str 
     return Predictions(cols, metrics, probs)
 
 
-def evaluate_points(model: LoadedModel, points: Any, *, prior: str | None = None, label: str | None = None,
-                    batch_size: int = 65536) -> dict[str, Any]:
+def evaluate_points(
+    model: LoadedModel, points: Any, *, prior: str | None = None, label: str | None = None, batch_size: int = 65536
+) -> dict[str, Any]:
     """Metrics of ``model`` on labelled points: top-1/top-3/MRR (classification) or R²/MAE/RMSE."""
     name = label or model.label
     if not name or name not in points.attrs.column_names:

@@ -11,8 +11,11 @@ class _ResBlock(nn.Module):
     def __init__(self, width: int, dropout: float) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Linear(width, width), nn.ReLU(inplace=False), nn.Dropout(dropout),
-            nn.Linear(width, width), nn.ReLU(inplace=False),
+            nn.Linear(width, width),
+            nn.ReLU(inplace=False),
+            nn.Dropout(dropout),
+            nn.Linear(width, width),
+            nn.ReLU(inplace=False),
         )
 
     def forward(self, x: Tensor) -> Tensor:

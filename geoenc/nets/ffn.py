@@ -37,17 +37,33 @@ class FFN(Net):
 
     summary = "feed-forward net (TorchSpatial): Linear→act→Dropout→residual→LayerNorm per hidden layer"
 
-    def __init__(self, in_dim: int, *, hidden: int = 512, layers: int = 1, out: int = 256,
-                 activation: str = "leakyrelu", dropout: float = 0.5, layer_norm: bool = True,
-                 output_activation: bool = False) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        *,
+        hidden: int = 512,
+        layers: int = 1,
+        out: int = 256,
+        activation: str = "leakyrelu",
+        dropout: float = 0.5,
+        layer_norm: bool = True,
+        output_activation: bool = False,
+    ) -> None:
         super().__init__(in_dim)
         check_positive("hidden", hidden)
         check_positive("layers", layers, allow_zero=True)
         check_positive("out", out)
         check_dropout(dropout)
         make_activation(activation)  # validate early
-        self._remember(hidden=hidden, layers=layers, out=out, activation=activation, dropout=dropout,
-                       layer_norm=layer_norm, output_activation=output_activation)
+        self._remember(
+            hidden=hidden,
+            layers=layers,
+            out=out,
+            activation=activation,
+            dropout=dropout,
+            layer_norm=layer_norm,
+            output_activation=output_activation,
+        )
         blocks = []
         d = in_dim
         for _ in range(layers):

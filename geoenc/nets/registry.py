@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import inspect
 import typing
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 
-from geoenc.params import parse_text
 from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
+from geoenc.params import parse_text
 
 
 class Net(nn.Module):
@@ -114,14 +115,16 @@ def list_nets() -> list[dict[str, Any]]:
     out = []
     for cls in _NETS.values():
         hints = typing.get_type_hints(cls.__init__)
-        out.append({
-            "name": cls.name,
-            "summary": cls.summary,
-            "params": [
-                {"name": k, "type": getattr(hints.get(k), "__name__", str(hints.get(k))), "default": p.default}
-                for k, p in _signature(cls).items()
-            ],
-        })
+        out.append(
+            {
+                "name": cls.name,
+                "summary": cls.summary,
+                "params": [
+                    {"name": k, "type": getattr(hints.get(k), "__name__", str(hints.get(k))), "default": p.default}
+                    for k, p in _signature(cls).items()
+                ],
+            }
+        )
     return out
 
 
@@ -148,7 +151,5 @@ _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 def make_activation(name: str) -> nn.Module:
     key = name.strip().lower().replace("_", "")
     if key not in _ACTIVATIONS:
-        raise ParameterError(
-            f"net parameter activation={name!r} is not valid: choose one of {', '.join(_ACTIVATIONS)}"
-        )
+        raise ParameterError(f"net parameter activation={name!r} is not valid: choose one of {', '.join(_ACTIVATIONS)}")
     return _ACTIVATIONS[key]()

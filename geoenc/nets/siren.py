@@ -37,8 +37,17 @@ class Siren(Net):
 
     summary = "SIREN: sine-activated MLP (w0=30 first layer, 1 after), linear output layer"
 
-    def __init__(self, in_dim: int, *, hidden: int = 256, layers: int = 2, out: int = 256,
-                 w0_initial: float = 30.0, w0: float = 1.0, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        *,
+        hidden: int = 256,
+        layers: int = 2,
+        out: int = 256,
+        w0_initial: float = 30.0,
+        w0: float = 1.0,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__(in_dim)
         check_positive("hidden", hidden)
         check_positive("layers", layers)

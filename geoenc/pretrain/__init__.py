@@ -11,5 +11,14 @@ from geoenc.pretrain.finetune import apply_pretrained, encoder_settings, freeze,
 from geoenc.pretrain.loop import PretrainEvent, PretrainResult, pretrain
 from geoenc.pretrain.objectives import OBJECTIVES
 
-__all__ = ["OBJECTIVES", "PretrainConfig", "PretrainEvent", "PretrainResult", "apply_pretrained", "encoder_settings",
-           "freeze", "pretrain", "stratified_fraction"]
+__all__ = [
+    "OBJECTIVES",
+    "PretrainConfig",
+    "PretrainEvent",
+    "PretrainResult",
+    "apply_pretrained",
+    "encoder_settings",
+    "freeze",
+    "pretrain",
+    "stratified_fraction",
+]

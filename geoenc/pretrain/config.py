@@ -49,10 +49,12 @@ class PretrainConfig:
     seed: int = 0
     device: str = "auto"
 
-    def validate(self) -> "PretrainConfig":
+    def validate(self) -> PretrainConfig:
         if self.objective not in OBJECTIVES:
-            raise UnknownNameError(f"unknown objective {self.objective!r}{did_you_mean(str(self.objective), OBJECTIVES)}; "
-                                   f"known objectives: {', '.join(OBJECTIVES)}")
+            raise UnknownNameError(
+                f"unknown objective {self.objective!r}{did_you_mean(str(self.objective), OBJECTIVES)}; "
+                f"known objectives: {', '.join(OBJECTIVES)}"
+            )
         self.temperatures = _merge("temperature", self.temperatures, DEFAULT_TEMPERATURES)
         self.weights = _merge("weight", self.weights, DEFAULT_WEIGHTS)
         for k, v in self.temperatures.items():
@@ -70,8 +72,9 @@ class PretrainConfig:
         if not (self.weight_decay >= 0):
             raise ParameterError(f"weight_decay={self.weight_decay!r} must be >= 0")
         if self.random_extent not in RANDOM_EXTENTS:
-            raise ParameterError(f"random_extent={self.random_extent!r} is not valid: choose one of "
-                                 f"{', '.join(RANDOM_EXTENTS)}")
+            raise ParameterError(
+                f"random_extent={self.random_extent!r} is not valid: choose one of {', '.join(RANDOM_EXTENTS)}"
+            )
         if self.device not in DEVICES:
             raise ParameterError(f"device={self.device!r} is not valid: choose one of {', '.join(DEVICES)}")
         return self
@@ -90,8 +93,9 @@ def _merge(what: str, given: dict[str, Any] | None, defaults: dict[str, float]) 
     for key, value in (given or {}).items():
         k = str(key).strip().lower()
         if k not in defaults:
-            raise ParameterError(f"unknown {what} {key!r}{did_you_mean(str(key), list(defaults))}; "
-                                 f"known: {', '.join(defaults)}")
+            raise ParameterError(
+                f"unknown {what} {key!r}{did_you_mean(str(key), list(defaults))}; known: {', '.join(defaults)}"
+            )
         try:
             out[k] = float(value)
         except (TypeError, ValueError):

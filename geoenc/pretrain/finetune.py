@@ -35,7 +35,8 @@ def check_compatible(model: LocationModel, cfg: dict[str, Any], where: str | os.
     ours_enc = (str(position.name).lower(), _canonical(position.params))
     if theirs_enc != ours_enc:
         raise ModelError(
-            f"--init {where} was pretrained with encoder {cfg['encoder'].get('name')} {_short(cfg['encoder'].get('params'))}"
+            f"--init {where} was pretrained with encoder {cfg['encoder'].get('name')} "
+            f"{_short(cfg['encoder'].get('params'))}"
             f" but this model uses {position.name} {_short(position.params)}: use the same --method and -p values"
         )
     theirs_net = (str(cfg["net"].get("name", "")).lower(), _canonical(cfg["net"].get("params", {})))
@@ -86,7 +87,7 @@ def apply_pretrained(model: LocationModel, pretrained_dir: str | os.PathLike, fr
         if key.startswith(PREFIX + "position.") and (key not in own or own[key].shape != value.shape):
             # fitted state (e.g. rbf anchors) sized by the data it was fitted on, on the model's device
             _adopt_tensor(model, key, value.to(device) if device is not None else value)
-    sub = {k[len(PREFIX):]: v for k, v in state.items()}
+    sub = {k[len(PREFIX) :]: v for k, v in state.items()}
     try:
         model.location.load_state_dict(sub, strict=True)
     except RuntimeError as e:
@@ -104,8 +105,12 @@ def encoder_settings(pretrained_dir: str | os.PathLike) -> dict[str, Any]:
     not repeat ``-m``/``-p``/``--net``/``-n``.
     """
     cfg = read_config(pretrained_dir)
-    return {"method": cfg["encoder"]["name"], "method_params": dict(cfg["encoder"].get("params", {})),
-            "net": cfg["net"]["name"], "net_params": dict(cfg["net"].get("params", {}))}
+    return {
+        "method": cfg["encoder"]["name"],
+        "method_params": dict(cfg["encoder"].get("params", {})),
+        "net": cfg["net"]["name"],
+        "net_params": dict(cfg["net"].get("params", {})),
+    }
 
 
 def freeze(module: nn.Module) -> None:
@@ -138,6 +143,6 @@ def stratified_fraction(labels: Any, fraction: float, seed: int = 0) -> np.ndarr
     picked = []
     for c in np.unique(keys):
         idx = np.nonzero(keys == c)[0]
-        k = max(1, int(round(f * idx.size)))
+        k = max(1, round(f * idx.size))
         picked.append(idx[rng.permutation(idx.size)[:k]])
     return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,8 +65,9 @@ class PretrainResult:
         return self.model.location
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        return save_pretrained(path, self.model, self.config, self.history, self.pretrain_config, self.metrics,
-                               overwrite=overwrite)
+        return save_pretrained(
+            path, self.model, self.config, self.history, self.pretrain_config, self.metrics, overwrite=overwrite
+        )
 
 
 def as_pretrain_data(data: Any, features: str | None) -> PointData:
@@ -105,16 +107,23 @@ def build_location_encoder(cfg: PretrainConfig, lonlat: np.ndarray) -> LocationE
     return LocationEncoder(position, net)
 
 
-def random_locations(n: int, generator: torch.Generator, extent: tuple[float, float, float, float] | None,
-                     device: torch.device) -> Tensor:
+def random_locations(
+    n: int, generator: torch.Generator, extent: tuple[float, float, float, float] | None, device: torch.device
+) -> Tensor:
     """Random-location negatives: uniform on the sphere, or by area inside ``extent`` when given."""
     if extent is None:
         return O.random_sphere_lonlat(n, generator, device)
     return O.random_lonlat_in_extent(n, generator, extent, device)
 
 
-def batch_loss(model: DualEncoder, cfg: PretrainConfig, loc: Tensor, feats: Tensor,
-               second_pass: Callable[[], Tensor], draw_random: Callable[[int], Tensor]) -> tuple[Tensor, dict[str, float]]:
+def batch_loss(
+    model: DualEncoder,
+    cfg: PretrainConfig,
+    loc: Tensor,
+    feats: Tensor,
+    second_pass: Callable[[], Tensor],
+    draw_random: Callable[[int], Tensor],
+) -> tuple[Tensor, dict[str, float]]:
     """The objective on one batch: ``loc`` location embeddings, ``feats`` standardised features.
 
     ``second_pass()`` re-embeds the batch's locations (another dropout mask, for mc-bld's L_D);
@@ -133,12 +142,28 @@ def batch_loss(model: DualEncoder, cfg: PretrainConfig, loc: Tensor, feats: Tens
         return O.nce_loss(loc_n, feat_n, O.normalize(model.location(draw_random(n_random))), t["b"]), {}
     rand = O.normalize(model.location(draw_random(n_random))) if w["l"] > 0 else None
     second = O.normalize(second_pass()) if w["d"] > 0 else None
-    return O.mc_bld_loss(loc_n, feat_n, rand, second, temperature_b=t["b"], temperature_l=t["l"],
-                         temperature_d=t["d"], weight_l=w["l"], weight_d=w["d"], return_parts=True)
+    return O.mc_bld_loss(
+        loc_n,
+        feat_n,
+        rand,
+        second,
+        temperature_b=t["b"],
+        temperature_l=t["l"],
+        temperature_d=t["d"],
+        weight_l=w["l"],
+        weight_d=w["d"],
+        return_parts=True,
+    )
 
 
-def pretrain(config: PretrainConfig, data: Any, *, progress: Callable[[PretrainEvent], None] | None = None,
-             out_dir: str | os.PathLike | None = None, overwrite: bool = False) -> PretrainResult:
+def pretrain(
+    config: PretrainConfig,
+    data: Any,
+    *,
+    progress: Callable[[PretrainEvent], None] | None = None,
+    out_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+) -> PretrainResult:
     """Pre-train a location encoder against the features of ``data``; return (and with ``out_dir``, save) it.
 
     ``data`` is :class:`geoenc.training.PointData` with ``features`` or :class:`geoenc.io.Points` (then
@@ -155,8 +180,13 @@ def pretrain(config: PretrainConfig, data: Any, *, progress: Callable[[PretrainE
     feats = torch.as_tensor(((pts.features - mean) / std).astype(np.float32), device=device)
     location = build_location_encoder(cfg, pts.lonlat)
     torch.manual_seed(cfg.seed + 7)
-    model = DualEncoder(location, int(feats.shape[1]), cfg.objective, projection_hidden=cfg.projection_hidden,
-                        clip_temperature=cfg.temperatures["clip"]).to(device)
+    model = DualEncoder(
+        location,
+        int(feats.shape[1]),
+        cfg.objective,
+        projection_hidden=cfg.projection_hidden,
+        clip_temperature=cfg.temperatures["clip"],
+    ).to(device)
     position = location.position
 
     lonlat = torch.as_tensor(pts.lonlat, dtype=torch.float32, device=device)
@@ -165,15 +195,16 @@ def pretrain(config: PretrainConfig, data: Any, *, progress: Callable[[PretrainE
     cache = not learnable_pe and len(pts) * int(position.embedding_dim) * 4 <= CACHE_LIMIT_BYTES
     if cache:
         with torch.no_grad():
-            x = torch.cat([position(lonlat[i:i + 65536]) for i in range(0, lonlat.shape[0], 65536)]).float()
+            x = torch.cat([position(lonlat[i : i + 65536]) for i in range(0, lonlat.shape[0], 65536)]).float()
     else:
         x = lonlat
 
     def embed(xb: Tensor) -> Tensor:
         return location.net(xb) if cache else location(xb)
 
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
-                            weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     neg_gen = torch.Generator().manual_seed(cfg.seed + 1)
     n, bs = len(pts), min(cfg.batch_size, len(pts))
@@ -182,8 +213,12 @@ def pretrain(config: PretrainConfig, data: Any, *, progress: Callable[[PretrainE
     emit(PretrainEvent("start", 0, cfg.epochs, 0, steps))
     extent = None
     if cfg.random_extent == "data":
-        extent = (float(pts.lonlat[:, 0].min()), float(pts.lonlat[:, 0].max()),
-                  float(pts.lonlat[:, 1].min()), float(pts.lonlat[:, 1].max()))
+        extent = (
+            float(pts.lonlat[:, 0].min()),
+            float(pts.lonlat[:, 0].max()),
+            float(pts.lonlat[:, 1].min()),
+            float(pts.lonlat[:, 1].max()),
+        )
     history: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     model.train()
@@ -192,13 +227,21 @@ def pretrain(config: PretrainConfig, data: Any, *, progress: Callable[[PretrainE
         perm = torch.randperm(n, generator=gen).to(device)
         sums: dict[str, float] = {}
         for step in range(steps):
-            idx = perm[step * bs:(step + 1) * bs]
+            idx = perm[step * bs : (step + 1) * bs]
             loc = embed(x[idx])
-            loss, parts = batch_loss(model, cfg, loc, feats[idx], lambda: embed(x[idx]),
-                                     lambda k: random_locations(k, neg_gen, extent, device))
+            loss, parts = batch_loss(
+                model,
+                cfg,
+                loc,
+                feats[idx],
+                lambda idx=idx: embed(x[idx]),
+                lambda k: random_locations(k, neg_gen, extent, device),
+            )
             if not torch.isfinite(loss):
-                raise InputError(f"the {cfg.objective} loss became {float(loss)} at epoch {epoch + 1}: "
-                                 "lower --lr or raise the temperatures")
+                raise InputError(
+                    f"the {cfg.objective} loss became {float(loss)} at epoch {epoch + 1}: "
+                    "lower --lr or raise the temperatures"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -219,23 +262,40 @@ def pretrain(config: PretrainConfig, data: Any, *, progress: Callable[[PretrainE
         "kind": KIND,  # task "embedding": no prediction head; `geoenc predict` refuses it, `encode --model` uses it
         "encoder": {"name": position.name or cfg.method, "params": position.params},
         "net": {"name": location.net.name, "params": location.net.params},
-        "task": "embedding", "n_outputs": 0, "loss": None, "classes": None, "label": None, "target_stats": None,
+        "task": "embedding",
+        "n_outputs": 0,
+        "loss": None,
+        "classes": None,
+        "label": None,
+        "target_stats": None,
         "features": None,
-        "embedding_dim": location.embedding_dim, "seed": cfg.seed, "n_train": n, "n_val": 0,
+        "embedding_dim": location.embedding_dim,
+        "seed": cfg.seed,
+        "n_train": n,
+        "n_val": 0,
         "pretrain": {
-            "objective": cfg.objective, "feature_column": cfg.features, "feature_dim": int(feats.shape[1]),
+            "objective": cfg.objective,
+            "feature_column": cfg.features,
+            "feature_dim": int(feats.shape[1]),
             "feature_stats": {"mean": mean.tolist(), "std": std.tolist()},
-            "temperatures": dict(cfg.temperatures), "weights": dict(cfg.weights),
-            "n_random": cfg.n_random or bs, "random_extent": list(extent) if extent else "sphere",
+            "temperatures": dict(cfg.temperatures),
+            "weights": dict(cfg.weights),
+            "n_random": cfg.n_random or bs,
+            "random_extent": list(extent) if extent else "sphere",
             "projection_hidden": cfg.projection_hidden,
             "extras_file": EXTRAS_FILE,
         },
     }
-    metrics = {"objective": cfg.objective, "epochs_run": len(history), "train_seconds": round(seconds, 3),
-               "final_loss": history[-1]["loss"] if history else None,
-               "first_loss": history[0]["loss"] if history else None}
-    result = PretrainResult(model=model.cpu(), config=model_config, history=history, pretrain_config=cfg,
-                            metrics=metrics)
+    metrics = {
+        "objective": cfg.objective,
+        "epochs_run": len(history),
+        "train_seconds": round(seconds, 3),
+        "final_loss": history[-1]["loss"] if history else None,
+        "first_loss": history[0]["loss"] if history else None,
+    }
+    result = PretrainResult(
+        model=model.cpu(), config=model_config, history=history, pretrain_config=cfg, metrics=metrics
+    )
     if out_dir is not None:
         result.out_dir = result.save(out_dir, overwrite=overwrite)
     return result
@@ -246,17 +306,42 @@ def encoder_model(location: LocationEncoder) -> LocationModel:
     return LocationModel(location, "embedding", 0)
 
 
-def save_pretrained(path: str | os.PathLike, model: DualEncoder, config: dict[str, Any],
-                    history: list[dict[str, Any]], cfg: PretrainConfig, metrics: dict[str, Any], *,
-                    overwrite: bool = False) -> Path:
+def save_pretrained(
+    path: str | os.PathLike,
+    model: DualEncoder,
+    config: dict[str, Any],
+    history: list[dict[str, Any]],
+    cfg: PretrainConfig,
+    metrics: dict[str, Any],
+    *,
+    overwrite: bool = False,
+) -> Path:
     """Write the model directory atomically: location encoder weights, config, log, extras."""
     from safetensors.torch import save
 
     extras = model.extras_state()
     extra_files = {EXTRAS_FILE: save(extras, metadata={"producer": "geoenc pretrain"})} if extras else None
-    return write_model_dir(path, encoder_model(model.location), config, metrics=metrics, log_rows=history,
-                           resolved_yaml=cfg.to_yaml(), extra_files=extra_files, overwrite=overwrite)
+    return write_model_dir(
+        path,
+        encoder_model(model.location),
+        config,
+        metrics=metrics,
+        log_rows=history,
+        resolved_yaml=cfg.to_yaml(),
+        extra_files=extra_files,
+        overwrite=overwrite,
+    )
 
 
-__all__ = ["EXTRAS_FILE", "KIND", "PretrainEvent", "PretrainResult", "as_pretrain_data", "batch_loss", "encoder_model",
-           "feature_stats", "pretrain", "save_pretrained"]
+__all__ = [
+    "EXTRAS_FILE",
+    "KIND",
+    "PretrainEvent",
+    "PretrainResult",
+    "as_pretrain_data",
+    "batch_loss",
+    "encoder_model",
+    "feature_stats",
+    "pretrain",
+    "save_pretrained",
+]

@@ -15,7 +15,9 @@ class FeatureProjection(nn.Module):
     def __init__(self, in_dim: int, out_dim: int, hidden: int = 256) -> None:
         super().__init__()
         self.in_dim, self.out_dim, self.hidden = int(in_dim), int(out_dim), int(hidden)
-        self.layers = nn.Sequential(nn.Linear(self.in_dim, self.hidden), nn.ReLU(), nn.Linear(self.hidden, self.out_dim))
+        self.layers = nn.Sequential(
+            nn.Linear(self.in_dim, self.hidden), nn.ReLU(), nn.Linear(self.hidden, self.out_dim)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x)
@@ -29,18 +31,29 @@ class DualEncoder(nn.Module):
     - ``clip``: ``logit_scale`` is a learnable log inverse temperature.
     """
 
-    def __init__(self, location: LocationEncoder, feature_dim: int, objective: str, *,
-                 projection_hidden: int = 256, clip_temperature: float = 0.07) -> None:
+    def __init__(
+        self,
+        location: LocationEncoder,
+        feature_dim: int,
+        objective: str,
+        *,
+        projection_hidden: int = 256,
+        clip_temperature: float = 0.07,
+    ) -> None:
         super().__init__()
         self.location = location
         self.objective = objective
         d = location.embedding_dim
         self.projection = FeatureProjection(feature_dim, d, projection_hidden) if objective in CONTRASTIVE else None
         self.head = nn.Linear(d, feature_dim) if objective == "mse" else None
-        self.logit_scale = (nn.Parameter(torch.tensor(clip_init_logit_scale(clip_temperature)))
-                            if objective == "clip" else None)
+        self.logit_scale = (
+            nn.Parameter(torch.tensor(clip_init_logit_scale(clip_temperature))) if objective == "clip" else None
+        )
 
     def extras_state(self) -> dict[str, Tensor]:
         """Everything except the location encoder (saved beside the model, for inspection or reuse)."""
-        return {k: v.detach().cpu().contiguous().clone() for k, v in self.state_dict().items()
-                if not k.startswith("location.")}
+        return {
+            k: v.detach().cpu().contiguous().clone()
+            for k, v in self.state_dict().items()
+            if not k.startswith("location.")
+        }

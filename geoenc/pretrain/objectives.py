@@ -32,8 +32,18 @@ USES_RANDOM_LOCATIONS = ("mc-bld", "nce")
 CLIP_INIT_TEMPERATURE = 0.07
 
 __all__ = [
-    "CLIP_INIT_TEMPERATURE", "CONTRASTIVE", "OBJECTIVES", "USES_RANDOM_LOCATIONS", "clip_loss", "mc_bld_loss",
-    "mc_loss", "mse_loss", "nce_loss", "normalize", "random_lonlat_in_extent", "random_sphere_lonlat",
+    "CLIP_INIT_TEMPERATURE",
+    "CONTRASTIVE",
+    "OBJECTIVES",
+    "USES_RANDOM_LOCATIONS",
+    "clip_loss",
+    "mc_bld_loss",
+    "mc_loss",
+    "mse_loss",
+    "nce_loss",
+    "normalize",
+    "random_lonlat_in_extent",
+    "random_sphere_lonlat",
 ]
 
 
@@ -42,8 +52,9 @@ def normalize(x: Tensor) -> Tensor:
     return F.normalize(x, dim=-1)
 
 
-def random_lonlat_in_extent(n: int, generator: torch.Generator, extent: tuple[float, float, float, float],
-                            device: torch.device | str = "cpu") -> Tensor:
+def random_lonlat_in_extent(
+    n: int, generator: torch.Generator, extent: tuple[float, float, float, float], device: torch.device | str = "cpu"
+) -> Tensor:
     """``n`` points uniform (by area) on the part of the sphere inside ``extent`` = (lon_min, lon_max,
     lat_min, lat_max) degrees: lon ~ U(lon_min, lon_max), lat = asin(U(sin lat_min, sin lat_max)).
 
@@ -102,9 +113,19 @@ def nce_loss(loc: Tensor, feat: Tensor, rand: Tensor | None = None, temperature:
     return pos_term + F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg))
 
 
-def mc_bld_loss(loc: Tensor, feat: Tensor, rand: Tensor | None, loc_dropout: Tensor | None, *,
-                temperature_b: float = 0.1, temperature_l: float = 0.1, temperature_d: float = 0.1,
-                weight_l: float = 1.0, weight_d: float = 1.0, return_parts: bool = False):
+def mc_bld_loss(
+    loc: Tensor,
+    feat: Tensor,
+    rand: Tensor | None,
+    loc_dropout: Tensor | None,
+    *,
+    temperature_b: float = 0.1,
+    temperature_l: float = 0.1,
+    temperature_d: float = 0.1,
+    weight_l: float = 1.0,
+    weight_d: float = 1.0,
+    return_parts: bool = False,
+):
     """CSP "MC-BLD" = L_B + w_L · L_L + w_D · L_D, each a softmax cross-entropy with its own temperature.
 
     - ``L_B`` (in-batch negatives): :func:`mc_loss` with ``τ_B``.

@@ -57,7 +57,7 @@ class TrainConfig:
     #: train on a seeded, class-stratified fraction of the training labels (CSP's few-shot protocol)
     train_fraction: float = 1.0
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         if not (0 < float(self.train_fraction) <= 1):
             raise ParameterError(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
         if self.freeze_encoder and not self.init:
@@ -67,7 +67,8 @@ class TrainConfig:
         all_losses = sorted({x for v in LOSSES.values() for x in v})
         if self.loss is not None and self.loss not in all_losses:
             raise UnknownNameError(
-                f"unknown loss {self.loss!r}{did_you_mean(self.loss, all_losses)}; known losses: {', '.join(all_losses)}"
+                f"unknown loss {self.loss!r}{did_you_mean(self.loss, all_losses)}; "
+                f"known losses: {', '.join(all_losses)}"
             )
         if self.task is not None and self.loss is not None and self.loss not in LOSSES[self.task]:
             raise ParameterError(
@@ -96,13 +97,15 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = [k for k in data if k.replace("-", "_") not in names]
         if unknown:
             k = unknown[0]
-            raise ParameterError(f"unknown training setting {k!r}{did_you_mean(k, sorted(names))}; "
-                                 f"known settings: {', '.join(sorted(names))}")
+            raise ParameterError(
+                f"unknown training setting {k!r}{did_you_mean(k, sorted(names))}; "
+                f"known settings: {', '.join(sorted(names))}"
+            )
         return cls(**{k.replace("-", "_"): v for k, v in data.items()})
 
     def to_yaml(self) -> str:
@@ -111,7 +114,7 @@ class TrainConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+    def from_yaml(cls, path: str | Path) -> TrainConfig:
         import yaml
 
         try:

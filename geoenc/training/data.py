@@ -38,8 +38,12 @@ class PointData:
         n = len(self)
         if self.labels is not None:
             if self.label_kind is None:
-                self.label_kind = _kind_of_array(np.asarray(self.labels, dtype=object if _has_lists(self.labels) else None))
-            self.labels = np.asarray(self.labels, dtype=object) if self.label_kind == "list" else np.asarray(self.labels)
+                self.label_kind = _kind_of_array(
+                    np.asarray(self.labels, dtype=object if _has_lists(self.labels) else None)
+                )
+            self.labels = (
+                np.asarray(self.labels, dtype=object) if self.label_kind == "list" else np.asarray(self.labels)
+            )
             if len(self.labels) != n:
                 raise InputError(f"{len(self.labels)} labels for {n} points")
         if self.features is not None:
@@ -52,9 +56,14 @@ class PointData:
     def __len__(self) -> int:
         return int(self.lonlat.shape[0])
 
-    def subset(self, idx: np.ndarray) -> "PointData":
-        return PointData(self.lonlat[idx], None if self.labels is None else self.labels[idx],
-                         None if self.features is None else self.features[idx], self.label_kind, self.label_name)
+    def subset(self, idx: np.ndarray) -> PointData:
+        return PointData(
+            self.lonlat[idx],
+            None if self.labels is None else self.labels[idx],
+            None if self.features is None else self.features[idx],
+            self.label_kind,
+            self.label_name,
+        )
 
 
 def _has_lists(values: Any) -> bool:
@@ -114,7 +123,9 @@ def list_column_to_matrix(col: Any, name: str) -> np.ndarray:
     return flat.reshape(n, width)
 
 
-def from_points(points: Any, label: str | None, features: str | None = None, *, require_label: bool = True) -> PointData:
+def from_points(
+    points: Any, label: str | None, features: str | None = None, *, require_label: bool = True
+) -> PointData:
     """Build :class:`PointData` from a :class:`geoenc.io.Points` (``.lon``, ``.lat``, ``.attrs``)."""
     lonlat = np.column_stack((np.asarray(points.lon, dtype=np.float64), np.asarray(points.lat, dtype=np.float64)))
     labels = kind = None
@@ -176,8 +187,7 @@ def fit_classes(data: PointData, task: str) -> list[str]:
     return classes
 
 
-def encode_labels(data: PointData, task: str, classes: list[str] | None,
-                  stats: dict[str, float] | None) -> np.ndarray:
+def encode_labels(data: PointData, task: str, classes: list[str] | None, stats: dict[str, float] | None) -> np.ndarray:
     """Class indices (unknown class → −1), multi-hot rows, or standardised float targets."""
     name = data.label_name or "label"
     if task == "regression":
@@ -217,7 +227,9 @@ def target_stats(data: PointData) -> dict[str, float]:
     return {"mean": float(y.mean()), "std": std if std > 0 else 1.0}
 
 
-def split_validation(n: int, fraction: float, seed: int, strata: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def split_validation(
+    n: int, fraction: float, seed: int, strata: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Seeded train/validation split; stratified by ``strata`` (class codes) when given.
 
     Each class sends ``round(fraction · n_c)`` points to validation but keeps at least one in training.
@@ -225,13 +237,13 @@ def split_validation(n: int, fraction: float, seed: int, strata: np.ndarray | No
     rng = np.random.default_rng(seed)
     if strata is None:
         perm = rng.permutation(n)
-        k = int(round(fraction * n))
+        k = round(fraction * n)
         return np.sort(perm[k:]), np.sort(perm[:k])
     val = []
     for c in np.unique(strata):
         idx = np.nonzero(strata == c)[0]
         idx = idx[rng.permutation(idx.size)]
-        k = min(int(round(fraction * idx.size)), idx.size - 1)
+        k = min(round(fraction * idx.size), idx.size - 1)
         val.append(idx[:k])
     v = np.sort(np.concatenate(val)) if val else np.zeros(0, dtype=np.int64)
     mask = np.ones(n, dtype=bool)

@@ -12,9 +12,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -68,8 +69,16 @@ class TrainResult:
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         extra = _checkpoint_files(self.resume_state) if self.resume_state else None
-        return write_model_dir(path, self.model, self.config, metrics=self.metrics, log_rows=self.history,
-                               resolved_yaml=self.train_config.to_yaml(), extra_files=extra, overwrite=overwrite)
+        return write_model_dir(
+            path,
+            self.model,
+            self.config,
+            metrics=self.metrics,
+            log_rows=self.history,
+            resolved_yaml=self.train_config.to_yaml(),
+            extra_files=extra,
+            overwrite=overwrite,
+        )
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -93,8 +102,10 @@ def _checkpoint_files(state: dict[str, Any]) -> dict[str, bytes]:
     from safetensors.torch import save
 
     tensors = dict(state["tensors"])
-    return {f"{CHECKPOINT_DIR}/state.safetensors": save(tensors),
-            f"{CHECKPOINT_DIR}/state.json": json.dumps(state["json"], indent=2).encode()}
+    return {
+        f"{CHECKPOINT_DIR}/state.safetensors": save(tensors),
+        f"{CHECKPOINT_DIR}/state.json": json.dumps(state["json"], indent=2).encode(),
+    }
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -126,8 +137,10 @@ def read_resume_state(path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[
 
     d = Path(path) / CHECKPOINT_DIR
     if not (d / "state.json").is_file() or not (d / "state.safetensors").is_file():
-        raise ModelError(f"{path} has no resumable checkpoint ({CHECKPOINT_DIR}/): it was not interrupted, "
-                         "or was saved without one; train again without --resume")
+        raise ModelError(
+            f"{path} has no resumable checkpoint ({CHECKPOINT_DIR}/): it was not interrupted, "
+            "or was saved without one; train again without --resume"
+        )
     try:
         return load_file(str(d / "state.safetensors")), json.loads((d / "state.json").read_text())
     except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is the same user problem
@@ -144,16 +157,25 @@ def _as_point_data(data: Any, cfg: TrainConfig, *, require_label: bool = True) -
     raise ParameterError(f"training data must be PointData or geoenc.io.Points, not {type(data).__name__}")
 
 
-def _evaluate(model: LocationModel, task: str, loss: str, x: Tensor, f: Tensor | None, y: np.ndarray,
-              encoded: bool, stats: dict[str, float] | None = None, batch: int = 16384) -> dict[str, float]:
+def _evaluate(
+    model: LocationModel,
+    task: str,
+    loss: str,
+    x: Tensor,
+    f: Tensor | None,
+    y: np.ndarray,
+    encoded: bool,
+    stats: dict[str, float] | None = None,
+    batch: int = 16384,
+) -> dict[str, float]:
     """Metrics on one split; regression targets and outputs are back in the label's units."""
     was = model.training
     model.eval()
     outs = []
     with torch.no_grad():
         for i in range(0, x.shape[0], batch):
-            fb = f[i:i + batch] if f is not None else None
-            raw = model.forward_encoded(x[i:i + batch], fb) if encoded else model(x[i:i + batch], fb)
+            fb = f[i : i + batch] if f is not None else None
+            raw = model.forward_encoded(x[i : i + batch], fb) if encoded else model(x[i : i + batch], fb)
             outs.append(model.scores(raw.float(), loss).cpu())
     model.train(was)
     out = torch.cat(outs).numpy()
@@ -164,10 +186,16 @@ def _evaluate(model: LocationModel, task: str, loss: str, x: Tensor, f: Tensor |
 
 
 # -- the loop ----------------------------------------------------------------------------------------
-def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
-          progress: Callable[[ProgressEvent], None] | None = None,
-          out_dir: str | os.PathLike | None = None, overwrite: bool = False,
-          resume: str | os.PathLike | None = None) -> TrainResult:
+def train(
+    config: TrainConfig,
+    train_data: Any,
+    val_data: Any = None,
+    *,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    out_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    resume: str | os.PathLike | None = None,
+) -> TrainResult:
     """Train a location model; return (and with ``out_dir``, save) it.
 
     ``train_data``/``val_data`` are :class:`geoenc.training.data.PointData` or :class:`geoenc.io.Points`
@@ -212,8 +240,9 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
     if cfg.train_fraction < 1:
         from geoenc.pretrain.finetune import stratified_fraction
 
-        keep = stratified_fraction(y_tr if task == "classification" else np.zeros(len(tr)), cfg.train_fraction,
-                                   cfg.seed)
+        keep = stratified_fraction(
+            y_tr if task == "classification" else np.zeros(len(tr)), cfg.train_fraction, cfg.seed
+        )
         tr, y_tr = tr.subset(keep), y_tr[keep]
     n_outputs = 1 if task == "regression" else len(classes)
 
@@ -233,8 +262,9 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
     torch.manual_seed(cfg.seed)
     body = get_net(net_name, int(position.embedding_dim), **cfg.net_params)
     feat_dim = int(tr.features.shape[1]) if tr.features is not None else None
-    model = LocationModel(LocationEncoder(position, body), task, n_outputs,
-                          feature_dim=feat_dim, feature_hidden=cfg.feature_hidden).to(device)
+    model = LocationModel(
+        LocationEncoder(position, body), task, n_outputs, feature_dim=feat_dim, feature_hidden=cfg.feature_hidden
+    ).to(device)
     if cfg.init:
         from geoenc.pretrain.finetune import apply_pretrained
 
@@ -243,12 +273,19 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
     model_config = {
         "encoder": {"name": position.name or cfg.method, "params": position.params},
         "net": {"name": body.name, "params": body.params},
-        "task": task, "loss": loss_name, "n_outputs": n_outputs, "classes": classes,
-        "label": cfg.label or tr.label_name, "target_stats": stats,
+        "task": task,
+        "loss": loss_name,
+        "n_outputs": n_outputs,
+        "classes": classes,
+        "label": cfg.label or tr.label_name,
+        "target_stats": stats,
         "features": ({"column": cfg.features, "dim": feat_dim, "hidden": cfg.feature_hidden} if feat_dim else None),
-        "embedding_dim": model.embedding_dim, "seed": cfg.seed,
-        "n_train": len(tr), "n_val": len(va) if va is not None else 0,
-        "init": str(cfg.init) if cfg.init else None, "freeze_encoder": bool(cfg.freeze_encoder),
+        "embedding_dim": model.embedding_dim,
+        "seed": cfg.seed,
+        "n_train": len(tr),
+        "n_val": len(va) if va is not None else 0,
+        "init": str(cfg.init) if cfg.init else None,
+        "freeze_encoder": bool(cfg.freeze_encoder),
         "train_fraction": float(cfg.train_fraction),
     }
 
@@ -259,7 +296,7 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
 
     def encode_all(x: Tensor) -> Tensor:
         with torch.no_grad():
-            return torch.cat([position(x[i:i + 65536]) for i in range(0, x.shape[0], 65536)]).float()
+            return torch.cat([position(x[i : i + 65536]) for i in range(0, x.shape[0], 65536)]).float()
 
     t_encode = time.perf_counter()
     x_tr = encode_all(lonlat_tr) if cache else lonlat_tr
@@ -272,8 +309,9 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
         f_va = torch.as_tensor(va.features, device=device) if va.features is not None else None
 
     # optimisation ---------------------------------------------------------------------------------
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
-                            weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
     if cfg.lr_schedule == "exp":
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
     elif cfg.lr_schedule == "cosine":
@@ -295,10 +333,15 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
     bad_epochs = 0
     if resume is not None:
         tensors, meta = read_resume_state(resume)
-        if meta.get("model_config", {}).get("classes") != classes or meta.get("model_config", {}).get("encoder") != model_config["encoder"]:
-            raise ModelError(f"{resume}: the checkpoint was trained on other classes or another encoder; "
-                             "resume with the same data and settings")
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        if (
+            meta.get("model_config", {}).get("classes") != classes
+            or meta.get("model_config", {}).get("encoder") != model_config["encoder"]
+        ):
+            raise ModelError(
+                f"{resume}: the checkpoint was trained on other classes or another encoder; "
+                "resume with the same data and settings"
+            )
+        model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
         _load_optimizer(opt, tensors, meta["optimizer"])
         sched.load_state_dict(meta["scheduler"])
         gen.set_state(tensors["rng.batches"])
@@ -306,7 +349,7 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
         torch.set_rng_state(tensors["rng.torch"])
         start_epoch, history = int(meta["epoch"]), list(meta["history"])
         best_score, best_epoch, bad_epochs = float(meta["best_score"]), int(meta["best_epoch"]), int(meta["bad_epochs"])
-        best = {k[len("best."):]: v for k, v in tensors.items() if k.startswith("best.")}
+        best = {k[len("best.") :]: v for k, v in tensors.items() if k.startswith("best.")}
         best_state = best or None
 
     ddp_model: nn.Module = model
@@ -340,7 +383,7 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
             perm = perm.to(device)
             total, count = 0.0, 0
             for step, i in enumerate(range(0, perm.numel(), bs)):
-                idx = perm[i:i + bs]
+                idx = perm[i : i + bs]
                 xb, yb = x_tr[idx], yt[idx]
                 fb = f_tr[idx] if f_tr is not None else None
                 ctx = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
@@ -366,8 +409,11 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
                 count += idx.numel()
                 emit(ProgressEvent("batch", epoch, cfg.epochs, step + 1, steps))
             seen += count
-            row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": total / max(count, 1),
-                                   "lr": opt.param_groups[0]["lr"]}
+            row: dict[str, Any] = {
+                "epoch": epoch + 1,
+                "train_loss": total / max(count, 1),
+                "lr": opt.param_groups[0]["lr"],
+            }
             sched.step()
             if va is not None:
                 vm = _evaluate(model, task, loss_name, x_va, f_va, y_val, cache, stats)
@@ -401,28 +447,55 @@ def train(config: TrainConfig, train_data: Any, val_data: Any = None, *,
         tensors["rng.batches"] = gen.get_state()
         tensors["rng.negatives"] = neg_gen.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
-        resume_state = {"tensors": tensors, "json": {
-            "epoch": done, "history": history, "best_score": best_score, "best_epoch": best_epoch,
-            "bad_epochs": bad_epochs, "optimizer": opt_meta, "scheduler": sched.state_dict(),
-            "model_config": json.loads(json.dumps(model_config)), "train_config": cfg.to_dict(),
-        }}
+        resume_state = {
+            "tensors": tensors,
+            "json": {
+                "epoch": done,
+                "history": history,
+                "best_score": best_score,
+                "best_epoch": best_epoch,
+                "bad_epochs": bad_epochs,
+                "optimizer": opt_meta,
+                "scheduler": sched.state_dict(),
+                "model_config": json.loads(json.dumps(model_config)),
+                "train_config": cfg.to_dict(),
+            },
+        }
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
 
-    metrics: dict[str, Any] = {"task": task, "loss": loss_name, "epochs_run": len(history),
-                               "best_epoch": best_epoch, "interrupted": interrupted,
-                               "train_seconds": round(train_seconds, 3),
-                               "samples_per_second": round(seen * world / train_seconds, 1) if train_seconds > 0 else None}
-    sub = np.arange(len(tr)) if len(tr) <= 50000 else np.random.default_rng(cfg.seed).choice(len(tr), 50000, replace=False)
+    metrics: dict[str, Any] = {
+        "task": task,
+        "loss": loss_name,
+        "epochs_run": len(history),
+        "best_epoch": best_epoch,
+        "interrupted": interrupted,
+        "train_seconds": round(train_seconds, 3),
+        "samples_per_second": round(seen * world / train_seconds, 1) if train_seconds > 0 else None,
+    }
+    sub = (
+        np.arange(len(tr))
+        if len(tr) <= 50000
+        else np.random.default_rng(cfg.seed).choice(len(tr), 50000, replace=False)
+    )
     sub_t = torch.as_tensor(sub, device=device)
-    metrics["train"] = _evaluate(model, task, loss_name, x_tr[sub_t], f_tr[sub_t] if f_tr is not None else None,
-                                 y_tr[sub], cache, stats)
+    metrics["train"] = _evaluate(
+        model, task, loss_name, x_tr[sub_t], f_tr[sub_t] if f_tr is not None else None, y_tr[sub], cache, stats
+    )
     if va is not None:
         metrics["val"] = _evaluate(model, task, loss_name, x_va, f_va, y_val, cache, stats)
 
-    result = TrainResult(model=model, config=model_config, metrics=metrics, history=history, train_config=cfg,
-                         best_epoch=best_epoch, interrupted=interrupted, resume_state=resume_state)
+    result = TrainResult(
+        model=model,
+        config=model_config,
+        metrics=metrics,
+        history=history,
+        train_config=cfg,
+        best_epoch=best_epoch,
+        interrupted=interrupted,
+        resume_state=resume_state,
+    )
     if out_dir is not None and rank == 0:
         result.out_dir = result.save(out_dir, overwrite=overwrite or resume is not None)
     if world > 1:

@@ -36,11 +36,12 @@ def test_runs_every_method_and_baseline_and_resumes(tmp_path, data):
     calls = []
     records = run_benchmark(*map(str, data), out, cfg, progress=lambda what, d, t: calls.append(what))
     assert {(r["method"], r["seed"]) for r in records} == {
-        (m, s) for m in ("xyz", "wrap", "knn", "random_forest", "no_location") for s in (0, 1)}
+        (m, s) for m in ("xyz", "wrap", "knn", "random_forest", "no_location") for s in (0, 1)
+    }
     for r in records:
         assert 0 <= r["top1"] <= 1 and r["task"] == "classification"
-    prior = [r for r in records if r["method"] == "no_location"][0]
-    knn = [r for r in records if r["method"] == "knn"][0]
+    prior = next(r for r in records if r["method"] == "no_location")
+    knn = next(r for r in records if r["method"] == "knn")
     assert knn["top1"] > prior["top1"] + 0.3  # hemisphere is easy from location, impossible without
     assert np.isfinite(knn["marked_ssi"]) or knn["n_low"] == 0
     # a rerun finds every run file and trains nothing
@@ -64,8 +65,25 @@ def test_regression_benchmark(tmp_path):
 
 def test_cli_writes_results(cli, tmp_path, data):
     out = tmp_path / "res"
-    res = cli("benchmark", data[0], data[1], "--label", "y", "--methods", "xyz", "--epochs", "1", "--net", "linear",
-              "--baselines", "knn", "--device", "cpu", "-o", out)
+    res = cli(
+        "benchmark",
+        data[0],
+        data[1],
+        "--label",
+        "y",
+        "--methods",
+        "xyz",
+        "--epochs",
+        "1",
+        "--net",
+        "linear",
+        "--baselines",
+        "knn",
+        "--device",
+        "cpu",
+        "-o",
+        out,
+    )
     assert res.exit_code == 0, res.stderr
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert [r["method"] for r in rows] == ["xyz", "knn"]
@@ -81,11 +99,14 @@ def test_baselines_align_classes():
     assert info["k"] >= 1
 
 
-@pytest.mark.parametrize("args,code,phrase", [
-    (["--methods", "sphereX"], 2, "did you mean"),
-    (["--baselines", "svm"], 2, "unknown baseline"),
-    (["--label", "nope"], 1, "label column"),
-])
+@pytest.mark.parametrize(
+    "args,code,phrase",
+    [
+        (["--methods", "sphereX"], 2, "did you mean"),
+        (["--baselines", "svm"], 2, "unknown baseline"),
+        (["--label", "nope"], 1, "label column"),
+    ],
+)
 def test_bad_requests(cli, tmp_path, data, args, code, phrase):
     base = {"--label": "y", "--methods": "xyz"}
     for i in range(0, len(args), 2):

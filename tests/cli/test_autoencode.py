@@ -15,8 +15,22 @@ from rasterio.transform import from_origin
 
 from tests.imagery.rasters import indexed, toy_image, write_raster
 
-SMALL = ["--size", "8", "--latent", "6", "--width", "4", "--samples", "96", "--epochs", "2", "--batch-size", "32",
-         "--device", "cpu"]
+SMALL = [
+    "--size",
+    "8",
+    "--latent",
+    "6",
+    "--width",
+    "4",
+    "--samples",
+    "96",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "32",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -30,8 +44,9 @@ def one_thread():
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory) -> Path:
     """96 × 96 pixels of 0.01° around lon 10…10.96, lat 45.04…46, two bands."""
-    return write_raster(tmp_path_factory.mktemp("toy") / "toy.tif", toy_image(), "EPSG:4326",
-                        from_origin(10, 46, 0.01, 0.01))
+    return write_raster(
+        tmp_path_factory.mktemp("toy") / "toy.tif", toy_image(), "EPSG:4326", from_origin(10, 46, 0.01, 0.01)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -122,16 +137,34 @@ def _case(tmp_path: Path, toy: Path, ae: Path, pts: Path, name: str):
         "lr zero": (["autoencode", toy, "-o", out, *SMALL, "--lr", "0"], 2, "--lr must be positive"),
         "exists": (["autoencode", toy, "-o", exists, *SMALL], 1, "--overwrite"),
         "encode ae without raster": (["encode", pts, "--model", ae, "-o", tmp_path / "e.parquet"], 2, "--raster"),
-        "encode raster without model": (["encode", pts, "--raster", toy, "-o", tmp_path / "e.parquet"], 2,
-                                        "--raster goes with --model"),
-        "encode outside": (["encode", nocrs.with_name("far.csv"), "--model", ae, "--raster", toy,
-                            "-o", tmp_path / "e.parquet"], 1, r"1 of 1 points lie outside raster .*\(first: row 0"),
+        "encode raster without model": (
+            ["encode", pts, "--raster", toy, "-o", tmp_path / "e.parquet"],
+            2,
+            "--raster goes with --model",
+        ),
+        "encode outside": (
+            ["encode", nocrs.with_name("far.csv"), "--model", ae, "--raster", toy, "-o", tmp_path / "e.parquet"],
+            1,
+            r"1 of 1 points lie outside raster .*\(first: row 0",
+        ),
     }[name]
 
 
-@pytest.mark.parametrize("name", ["no crs", "unreadable", "size larger", "bad bands", "band beyond", "lr zero",
-                                  "exists", "encode ae without raster", "encode raster without model",
-                                  "encode outside"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "no crs",
+        "unreadable",
+        "size larger",
+        "bad bands",
+        "band beyond",
+        "lr zero",
+        "exists",
+        "encode ae without raster",
+        "encode raster without model",
+        "encode outside",
+    ],
+)
 def test_bad_inputs(cli, toy, ae, pts, tmp_path, name):
     args, code, match = _case(tmp_path, toy, ae, pts, name)
     (tmp_path / "far.csv").write_text("lon,lat\n-50,0\n")

@@ -105,8 +105,9 @@ def test_overwrite_replaces_only_when_asked(cli, csv_file, tmp_path):
 
 
 def test_projected_input_is_reprojected(cli, tmp_path):
-    gdf = gpd.GeoDataFrame({"name": NAMES[:4]}, geometry=gpd.points_from_xy(LON[:4], np.clip(LAT[:4], -85, 85)),
-                           crs="OGC:CRS84")
+    gdf = gpd.GeoDataFrame(
+        {"name": NAMES[:4]}, geometry=gpd.points_from_xy(LON[:4], np.clip(LAT[:4], -85, 85)), crs="OGC:CRS84"
+    )
     src = tmp_path / "merc.parquet"
     gdf.to_crs("EPSG:3857").to_parquet(src)
     out = tmp_path / "out.parquet"
@@ -134,8 +135,14 @@ def test_wrap_lon(cli, tmp_path):
 def test_centroid_of_polygons(cli, tmp_path):
     src = tmp_path / "poly.geojson"
     square = {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]]}
-    src.write_text(json.dumps({"type": "FeatureCollection",
-                               "features": [{"type": "Feature", "geometry": square, "properties": {"id": 1}}]}))
+    src.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "geometry": square, "properties": {"id": 1}}],
+            }
+        )
+    )
     out = tmp_path / "out.parquet"
     assert cli("encode", src, "-m", "xyz", "--centroid", "-o", out).exit_code == 0
     t = pq.read_table(out)
@@ -158,8 +165,14 @@ def test_wkt_column_and_named_columns(cli, tmp_path):
 
 def test_ndjson_input(cli, tmp_path):
     src = tmp_path / "pts.geojsonl"
-    src.write_text("\n".join(json.dumps({"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
-                                         "properties": {"name": n}}) for n, x, y in zip(NAMES, LON, LAT)))
+    src.write_text(
+        "\n".join(
+            json.dumps(
+                {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": {"name": n}}
+            )
+            for n, x, y in zip(NAMES, LON, LAT, strict=False)
+        )
+    )
     out = tmp_path / "out.parquet"
     assert cli("encode", src, "-m", "xyz", "-o", out).exit_code == 0
     assert pq.read_table(out).column("name").to_pylist() == NAMES
@@ -173,6 +186,7 @@ def test_same_command_twice_same_numbers(cli, csv_file, tmp_path):
 
 
 # -- bad input: one line on stderr, exit 1 or 2, no traceback, no output left ---------------------------
+
 
 def _write(tmp_path: Path, name: str, content: str | bytes) -> Path:
     path = tmp_path / name
@@ -195,7 +209,12 @@ BAD = {
     "empty file": (lambda d: _write(d, "e.csv", ""), [], 1, "empty"),
     "header only": (lambda d: _write(d, "h.csv", "lon,lat\n"), [], 1, "no points"),
     "no coordinate columns": (lambda d: _write(d, "n.csv", "a,b\n1,2\n"), [], 1, "--lon-col"),
-    "named column missing": (lambda d: _write(d, "m.csv", "a,b\n1,2\n"), ["--lon-col", "a", "--lat-col", "zz"], 1, "'zz'"),
+    "named column missing": (
+        lambda d: _write(d, "m.csv", "a,b\n1,2\n"),
+        ["--lon-col", "a", "--lat-col", "zz"],
+        1,
+        "'zz'",
+    ),
     "only one of lon/lat col": (lambda d: _write(d, "o.csv", "a,b\n1,2\n"), ["--lon-col", "a"], 2, "both"),
     "NaN coordinate": (lambda d: _write(d, "nan.csv", "lon,lat\n1,2\nnan,3\n"), [], 1, "row 2"),
     "empty coordinate": (lambda d: _write(d, "ec.csv", "lon,lat\n1,2\n3,\n"), [], 1, "row 2"),
@@ -205,20 +224,68 @@ BAD = {
     "non-numeric coordinate": (lambda d: _write(d, "t.csv", "lon,lat\n1,2\nabc,3\n"), [], 1, "'abc'"),
     "truncated parquet": (_truncated_parquet, [], 1, "Parquet"),
     "corrupt parquet": (lambda d: _write(d, "c.parquet", b"PAR1 not really parquet"), [], 1, "Parquet"),
-    "invalid json": (lambda d: _write(d, "bad.geojson", '{"type": "FeatureCollection", "features": ['), [], 1, "GeoJSON"),
+    "invalid json": (
+        lambda d: _write(d, "bad.geojson", '{"type": "FeatureCollection", "features": ['),
+        [],
+        1,
+        "GeoJSON",
+    ),
     "not a feature collection": (lambda d: _write(d, "x.geojson", '{"a": 1}'), [], 1, "FeatureCollection"),
-    "polygon without --centroid": (lambda d: _write(d, "p.geojson", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}]})),
-        [], 1, "--centroid"),
-    "null geometry": (lambda d: _write(d, "g.geojson", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": None}]})), [], 1, "missing"),
+    "polygon without --centroid": (
+        lambda d: _write(
+            d,
+            "p.geojson",
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {},
+                            "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},
+                        }
+                    ],
+                }
+            ),
+        ),
+        [],
+        1,
+        "--centroid",
+    ),
+    "null geometry": (
+        lambda d: _write(
+            d,
+            "g.geojson",
+            json.dumps(
+                {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": None}]}
+            ),
+        ),
+        [],
+        1,
+        "missing",
+    ),
     "bad ndjson line": (lambda d: _write(d, "b.ndjson", '{"type": "Feature"}\nnot json\n'), [], 1, "line"),
     "bad wkt": (lambda d: _write(d, "w.csv", 'geometry\n"POINT (1"\n'), [], 1, "invalid"),
     "unknown crs": (lambda d: _write(d, "c.csv", "lon,lat\n1,2\n"), ["--crs", "EPSG:999999"], 2, "unknown CRS"),
     "unknown method": (lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"), ["-m", "sphereX"], 2, "did you mean"),
-    "unknown parameter": (lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"), ["-m", "sphereM", "-p", "freq=3"], 2, "frequency_num"),
-    "bad parameter value": (lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"), ["-m", "sphereM", "-p", "frequency_num=-3"], 2, "frequency_num"),
-    "parameter not a number": (lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"), ["-m", "sphereM", "-p", "frequency_num=many"], 2, "frequency_num"),
+    "unknown parameter": (
+        lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"),
+        ["-m", "sphereM", "-p", "freq=3"],
+        2,
+        "frequency_num",
+    ),
+    "bad parameter value": (
+        lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"),
+        ["-m", "sphereM", "-p", "frequency_num=-3"],
+        2,
+        "frequency_num",
+    ),
+    "parameter not a number": (
+        lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"),
+        ["-m", "sphereM", "-p", "frequency_num=many"],
+        2,
+        "frequency_num",
+    ),
     "parameter without =": (lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"), ["-p", "frequency_num"], 2, "KEY=VALUE"),
     "unknown device": (lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"), ["--device", "tpu"], 2, "device"),
     "unknown dtype": (lambda d: _write(d, "u.csv", "lon,lat\n1,2\n"), ["--dtype", "float16"], 2, "dtype"),

@@ -58,10 +58,13 @@ def test_evaluate_with_prior(cli, files):
     assert "location.top1" in keys and "prior.mrr" in keys and "fused.top3" in keys
 
 
-@pytest.mark.parametrize("extra, code, text", [
-    (["--label", "nope"], 1, "label column 'nope' is not in the input"),
-    (["--prior", "value"], 1, "list of numbers"),
-])
+@pytest.mark.parametrize(
+    "extra, code, text",
+    [
+        (["--label", "nope"], 1, "label column 'nope' is not in the input"),
+        (["--prior", "value"], 1, "list of numbers"),
+    ],
+)
 def test_bad_evaluate_calls(cli, files, extra, code, text):
     d, data = files
     res = cli("evaluate", d / "region", data, *extra)

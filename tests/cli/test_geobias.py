@@ -60,7 +60,9 @@ def test_report_raster_png_and_json(cli, preds):
         assert np.nansum(counts) == 600
         lon, lat = np.asarray(t.column("lon")), np.asarray(t.column("lat"))
         r, c = ds.index(lon[0], lat[0])
-        same = (np.floor((lon + 180) / 2) == np.floor((lon[0] + 180) / 2)) & (np.floor((90 - lat) / 2) == np.floor((90 - lat[0]) / 2))
+        same = (np.floor((lon + 180) / 2) == np.floor((lon[0] + 180) / 2)) & (
+            np.floor((90 - lat) / 2) == np.floor((90 - lat[0]) / 2)
+        )
         assert ds.read(1)[r, c] == pytest.approx(np.asarray(t.column("gi_z"))[same].mean(), rel=1e-5)
         assert counts[r, c] == same.sum()
 
@@ -145,8 +147,9 @@ def test_permutation_baseline(cli, preds):
         assert s[key] is not None and s[key] >= 0, key
     # errors confined to one disc: the observed marked SSI is above the chance level
     assert s["marked_ssi"] > s["marked_ssi_baseline"]
-    again = json.loads(cli("geobias", a, "-o", d / "b.parquet", "--baseline", "2", "--seed", "3", "--json", "-q",
-                           "--overwrite").stdout)[0]
+    again = json.loads(
+        cli("geobias", a, "-o", d / "b.parquet", "--baseline", "2", "--seed", "3", "--json", "-q", "--overwrite").stdout
+    )[0]
     assert again["marked_ssi_baseline"] == s["marked_ssi_baseline"]
     bad = cli("geobias", a, "-o", d / "c.parquet", "--baseline", "-1", "-q")
     assert bad.exit_code == 2 and "--baseline" in bad.stderr

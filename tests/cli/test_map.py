@@ -6,20 +6,24 @@ import pytest
 
 
 def test_map_cli_writes_tif_and_png(cli, tmp_path, class_model):
-    res = cli("map", class_model, "-o", tmp_path / "m.tif", "--cell-deg", "10", "--png", tmp_path / "m.png",
-              "--device", "cpu")
+    res = cli(
+        "map", class_model, "-o", tmp_path / "m.tif", "--cell-deg", "10", "--png", tmp_path / "m.png", "--device", "cpu"
+    )
     assert res.exit_code == 0, res.stderr
     assert (tmp_path / "m.tif").exists() and (tmp_path / "m.png").exists()
 
 
-@pytest.mark.parametrize("args,phrase", [
-    (["--class", "nowhere"], "unknown class"),
-    (["--bbox", "10,0,5,20"], "west"),
-    (["--bbox", "0,0,190,10"], "out of range"),
-    (["--cell-deg", "0.00001"], "cells"),
-    (["--class", "east", "--top-k", "2"], "only one"),
-    (["--top-k", "9"], "--top-k"),
-])
+@pytest.mark.parametrize(
+    "args,phrase",
+    [
+        (["--class", "nowhere"], "unknown class"),
+        (["--bbox", "10,0,5,20"], "west"),
+        (["--bbox", "0,0,190,10"], "out of range"),
+        (["--cell-deg", "0.00001"], "cells"),
+        (["--class", "east", "--top-k", "2"], "only one"),
+        (["--top-k", "9"], "--top-k"),
+    ],
+)
 def test_map_bad_requests(cli, tmp_path, class_model, args, phrase):
     out = tmp_path / "o"
     out.mkdir()

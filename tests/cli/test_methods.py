@@ -42,5 +42,16 @@ def test_every_command_is_registered(cli):
     assert res.exit_code == 0
     for name in COMMANDS:
         assert f" {name} " in res.stdout, name
-    assert COMMANDS == ["encode", "methods", "train", "predict", "evaluate", "geobias", "map", "benchmark",
-                        "pretrain", "patches", "autoencode"]
+    assert COMMANDS == [
+        "encode",
+        "methods",
+        "train",
+        "predict",
+        "evaluate",
+        "geobias",
+        "map",
+        "benchmark",
+        "pretrain",
+        "patches",
+        "autoencode",
+    ]

@@ -103,8 +103,11 @@ def _bad(tmp_path, grid, case):
     exists.write_bytes(b"x")
     return {
         "no crs": ([nocrs, ok], 1, "has no CRS"),
-        "points outside": ([grid, outside, "--size", "3"], 1,
-                           r"2 of 3 points lie outside raster .*\(first: row 1, lon -30, lat 5\)"),
+        "points outside": (
+            [grid, outside, "--size", "3"],
+            1,
+            r"2 of 3 points lie outside raster .*\(first: row 1, lon -30, lat 5\)",
+        ),
         "size larger than raster": ([grid, ok, "--size", "11"], 2, "--size 11 is larger than raster"),
         "unreadable raster": ([junk, ok], 1, "cannot read raster"),
         "missing raster": ([tmp_path / "nope.tif", ok], 1, "does not exist"),
@@ -117,10 +120,22 @@ def _bad(tmp_path, grid, case):
     }[case]
 
 
-@pytest.mark.parametrize("case", [
-    "no crs", "points outside", "size larger than raster", "unreadable raster", "missing raster",
-    "bands not numbers", "band zero", "band beyond count", "size zero", "missing points", "csv output",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no crs",
+        "points outside",
+        "size larger than raster",
+        "unreadable raster",
+        "missing raster",
+        "bands not numbers",
+        "band zero",
+        "band beyond count",
+        "size zero",
+        "missing points",
+        "csv output",
+    ],
+)
 def test_bad_inputs_one_line_exit_code_no_output(cli, grid, tmp_path, case):
     args, code, match = _bad(tmp_path, grid, case)
     before = {p.name for p in tmp_path.iterdir()}

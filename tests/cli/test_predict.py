@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -40,8 +39,22 @@ def test_predict_classification_columns(cli, files, tmp_path):
     assert res.exit_code == 0, res.output
     t = pq.read_table(out)
     names = t.column_names
-    for c in ("region", "value", "name", "lon", "lat", "pred_1", "prob_1", "pred_2", "prob_2", "hit@1", "hit@3",
-              "reciprocal_rank", "true_class_prob", "geometry"):
+    for c in (
+        "region",
+        "value",
+        "name",
+        "lon",
+        "lat",
+        "pred_1",
+        "prob_1",
+        "pred_2",
+        "prob_2",
+        "hit@1",
+        "hit@3",
+        "reciprocal_rank",
+        "true_class_prob",
+        "geometry",
+    ):
         assert c in names, c
     assert "pred_3" not in names and t.num_rows == 200
     meta = json.loads(t.schema.metadata[b"geoenc"])
@@ -51,7 +64,7 @@ def test_predict_classification_columns(cli, files, tmp_path):
 
 
 def test_predict_regression_and_csv(cli, files, tmp_path):
-    d, data = files
+    d, _data = files
     out = tmp_path / "p.csv"
     res = cli("predict", d / "value", d / "flat.parquet", "-o", out)
     assert res.exit_code == 0, res.output
@@ -88,14 +101,17 @@ def test_predict_to_stdout_csv(cli, files):
     assert res.stdout.splitlines()[0].replace('"', "") == "region,value,name,lon,lat,prediction,error,abs_error"
 
 
-@pytest.mark.parametrize("case, code, text", [
-    ("missing_model", 1, "not a directory"),
-    ("newer_format", 1, "newer"),
-    ("tampered", 1, "checksum"),
-    ("bad_prior", 1, "prior column 'nope' not found"),
-    ("exists", 1, "--overwrite"),
-    ("bad_top_k", 2, "--top-k"),
-])
+@pytest.mark.parametrize(
+    "case, code, text",
+    [
+        ("missing_model", 1, "not a directory"),
+        ("newer_format", 1, "newer"),
+        ("tampered", 1, "checksum"),
+        ("bad_prior", 1, "prior column 'nope' not found"),
+        ("exists", 1, "--overwrite"),
+        ("bad_top_k", 2, "--top-k"),
+    ],
+)
 def test_bad_predict_calls(cli, files, tmp_path, case, code, text):
     import shutil
 

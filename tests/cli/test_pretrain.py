@@ -15,8 +15,24 @@ from geoenc.io import write_points
 from geoenc.models import load_model
 from tests.pretrain.helpers import toy_table
 
-FAST = ["-m", "xyz", "-n", "hidden=16", "-n", "out=8", "--projection-hidden", "16", "--epochs", "2",
-        "--batch-size", "32", "--seed", "1", "--device", "cpu"]
+FAST = [
+    "-m",
+    "xyz",
+    "-n",
+    "hidden=16",
+    "-n",
+    "out=8",
+    "--projection-hidden",
+    "16",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "32",
+    "--seed",
+    "1",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -62,9 +78,25 @@ def test_pretrain_then_encode_with_the_pretrained_model(cli, data_file, tmp_path
 @pytest.mark.parametrize("objective", ["mse", "clip", "nce", "mc"])
 def test_objectives_temperatures_and_weights(cli, data_file, tmp_path, objective):
     out = tmp_path / objective
-    res = cli("pretrain", data_file, "--features", "feat", *FAST, "--objective", objective,
-              "--temperature", "0.2", "--temperature", "clip=0.1", "--weights", "l=0.5,d=2",
-              "--random-extent", "data", "-o", out)
+    res = cli(
+        "pretrain",
+        data_file,
+        "--features",
+        "feat",
+        *FAST,
+        "--objective",
+        objective,
+        "--temperature",
+        "0.2",
+        "--temperature",
+        "clip=0.1",
+        "--weights",
+        "l=0.5,d=2",
+        "--random-extent",
+        "data",
+        "-o",
+        out,
+    )
     assert res.exit_code == 0, res.output
     cfg = json.loads((out / "config.json").read_text())["pretrain"]
     assert cfg["objective"] == objective
@@ -87,32 +119,37 @@ def test_overwrite(cli, data_file, tmp_path):
     assert cli("pretrain", data_file, "--features", "feat", *FAST, "-o", out, "--overwrite").exit_code == 0
 
 
-def _write(tmp_path: Path, feats, typ=pa.list_(pa.float32())) -> Path:
+def _write(tmp_path: Path, feats, typ=None) -> Path:
+    typ = typ or pa.list_(pa.float32())
     n = len(feats)
     path = tmp_path / "bad.parquet"
-    write_points(path, np.linspace(-10, 10, n), np.linspace(-5, 5, n), pa.table({"feat": pa.array(feats, typ),
-                                                                                   "txt": ["x"] * n}))
+    write_points(
+        path, np.linspace(-10, 10, n), np.linspace(-5, 5, n), pa.table({"feat": pa.array(feats, typ), "txt": ["x"] * n})
+    )
     return path
 
 
-@pytest.mark.parametrize("feats, args, code, text", [
-    ([[1.0, 2.0]] * 4, ["--features", "nope"], 1, "feature column 'nope' not found"),
-    ([[1.0, 2.0]] * 4, ["--features", "txt"], 1, "list of numbers"),
-    ([[1.0, 2.0], [3.0], [4.0, 5.0]], ["--features", "feat"], 1, "different lengths"),
-    ([[1.0, float("nan")], [3.0, 4.0], [4.0, 5.0]], ["--features", "feat"], 1, "NaN"),
-    ([[1.0, 2.0], None, [4.0, 5.0]], ["--features", "feat"], 1, "empty rows"),
-    ([[1.0, 2.0]] * 4, [], 2, "--features"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "--objective", "infonce"], 2, "unknown objective 'infonce'"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "--objective", "mcbld"], 2, "did you mean 'mc-bld'"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "--temperature", "q=1"], 2, "unknown temperature 'q'"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "--temperature", "0"], 2, "must be a finite number > 0"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "--weights", "l=x"], 2, "not a number"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "--batch-size", "1"], 2, "batch_size"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "--random-extent", "box"], 2, "random_extent='box'"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "-m", "nope"], 2, "unknown method"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "-n", "width=3"], 2, "no parameter 'width'"),
-    ([[1.0, 2.0]] * 4, ["--features", "feat", "--net", "resnet"], 2, "unknown net 'resnet'"),
-])
+@pytest.mark.parametrize(
+    "feats, args, code, text",
+    [
+        ([[1.0, 2.0]] * 4, ["--features", "nope"], 1, "feature column 'nope' not found"),
+        ([[1.0, 2.0]] * 4, ["--features", "txt"], 1, "list of numbers"),
+        ([[1.0, 2.0], [3.0], [4.0, 5.0]], ["--features", "feat"], 1, "different lengths"),
+        ([[1.0, float("nan")], [3.0, 4.0], [4.0, 5.0]], ["--features", "feat"], 1, "NaN"),
+        ([[1.0, 2.0], None, [4.0, 5.0]], ["--features", "feat"], 1, "empty rows"),
+        ([[1.0, 2.0]] * 4, [], 2, "--features"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--objective", "infonce"], 2, "unknown objective 'infonce'"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--objective", "mcbld"], 2, "did you mean 'mc-bld'"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--temperature", "q=1"], 2, "unknown temperature 'q'"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--temperature", "0"], 2, "must be a finite number > 0"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--weights", "l=x"], 2, "not a number"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--batch-size", "1"], 2, "batch_size"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--random-extent", "box"], 2, "random_extent='box'"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "-m", "nope"], 2, "unknown method"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "-n", "width=3"], 2, "no parameter 'width'"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--net", "resnet"], 2, "unknown net 'resnet'"),
+    ],
+)
 def test_bad_pretrain_calls(cli, tmp_path, feats, args, code, text):
     path = _write(tmp_path, feats)
     out = tmp_path / "out"
@@ -151,9 +188,29 @@ def pretrained(cli, data_file, tmp_path) -> Path:
 @needs_init
 def test_train_from_pretrained_frozen_keeps_the_encoder(cli, data_file, pretrained, tmp_path):
     out = tmp_path / "ft"
-    res = cli("train", data_file, "--label", "hemisphere", "-m", "xyz", "-n", "hidden=16", "-n", "out=8",
-              "--epochs", "2", "--batch-size", "32", "--init", pretrained, "--freeze-encoder",
-              "--train-fraction", "0.5", "-o", out)
+    res = cli(
+        "train",
+        data_file,
+        "--label",
+        "hemisphere",
+        "-m",
+        "xyz",
+        "-n",
+        "hidden=16",
+        "-n",
+        "out=8",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--init",
+        pretrained,
+        "--freeze-encoder",
+        "--train-fraction",
+        "0.5",
+        "-o",
+        out,
+    )
     assert res.exit_code == 0, res.output
     tuned = load_model(out).model.location.state_dict()
     original = load_model(pretrained).model.location.state_dict()
@@ -165,10 +222,13 @@ def test_train_from_pretrained_frozen_keeps_the_encoder(cli, data_file, pretrain
 
 
 @needs_init
-@pytest.mark.parametrize("args, text", [
-    (["-m", "sphereM"], "--method"),
-    (["-m", "xyz", "-n", "hidden=32", "-n", "out=8"], "--net"),
-])
+@pytest.mark.parametrize(
+    "args, text",
+    [
+        (["-m", "sphereM"], "--method"),
+        (["-m", "xyz", "-n", "hidden=32", "-n", "out=8"], "--net"),
+    ],
+)
 def test_train_with_an_incompatible_init_dir(cli, data_file, pretrained, tmp_path, args, text):
     out = tmp_path / "ft"
     res = cli("train", data_file, "--label", "hemisphere", *args, "--epochs", "1", "--init", pretrained, "-o", out)
@@ -179,8 +239,20 @@ def test_train_with_an_incompatible_init_dir(cli, data_file, pretrained, tmp_pat
 
 @needs_init
 def test_train_with_an_init_dir_that_is_not_a_model(cli, data_file, tmp_path):
-    res = cli("train", data_file, "--label", "hemisphere", "-m", "xyz", "--epochs", "1", "--init", tmp_path,
-              "-o", tmp_path / "ft")
+    res = cli(
+        "train",
+        data_file,
+        "--label",
+        "hemisphere",
+        "-m",
+        "xyz",
+        "--epochs",
+        "1",
+        "--init",
+        tmp_path,
+        "-o",
+        tmp_path / "ft",
+    )
     assert res.exit_code == 1 and "config.json" in res.stderr and not (tmp_path / "ft").exists()
 
 

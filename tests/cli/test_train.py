@@ -43,8 +43,9 @@ def test_train_regression_with_task_and_loss(cli, train_file, tmp_path):
 
 
 def test_train_with_features_and_separate_val(cli, train_file, tmp_path):
-    res = cli("train", train_file, "--label", "region", "--features", "feat", "--val", train_file, *FAST,
-              "-o", tmp_path / "f")
+    res = cli(
+        "train", train_file, "--label", "region", "--features", "feat", "--val", train_file, *FAST, "-o", tmp_path / "f"
+    )
     assert res.exit_code == 0, res.output
     assert load_model(tmp_path / "f").feature_column == "feat"
 
@@ -69,20 +70,23 @@ def test_overwrite_and_resume_flags(cli, train_file, tmp_path):
     assert res.exit_code == 1 and "no resumable checkpoint" in res.stderr
 
 
-@pytest.mark.parametrize("args, code, text", [
-    (["--label", "nope"], 1, "label column 'nope' not found"),
-    (["--label", "name"], 1, "classes"),  # every row its own class is fine, but 'name' …
-    (["--label", "region", "--net", "resnet"], 2, "unknown net 'resnet'"),
-    (["--label", "region", "-n", "width=3"], 2, "no parameter 'width'"),
-    (["--label", "region", "-n", "hidden"], 2, "KEY=VALUE"),
-    (["--label", "region", "-m", "nope"], 2, "unknown method"),
-    (["--label", "region", "--loss", "mse"], 2, "does not fit task"),
-    (["--label", "region", "--task", "ranking"], 2, "task 'ranking'"),
-    (["--label", "region", "--val", "x.parquet", "--val-fraction", "0.1"], 2, "either --val or --val-fraction"),
-    (["--label", "region", "--features", "name"], 1, "list of numbers"),
-    ([], 2, "--label"),
-    (["--label", "region", "--epochs", "0"], 2, "epochs"),
-])
+@pytest.mark.parametrize(
+    "args, code, text",
+    [
+        (["--label", "nope"], 1, "label column 'nope' not found"),
+        (["--label", "name"], 1, "classes"),  # every row its own class is fine, but 'name' …
+        (["--label", "region", "--net", "resnet"], 2, "unknown net 'resnet'"),
+        (["--label", "region", "-n", "width=3"], 2, "no parameter 'width'"),
+        (["--label", "region", "-n", "hidden"], 2, "KEY=VALUE"),
+        (["--label", "region", "-m", "nope"], 2, "unknown method"),
+        (["--label", "region", "--loss", "mse"], 2, "does not fit task"),
+        (["--label", "region", "--task", "ranking"], 2, "task 'ranking'"),
+        (["--label", "region", "--val", "x.parquet", "--val-fraction", "0.1"], 2, "either --val or --val-fraction"),
+        (["--label", "region", "--features", "name"], 1, "list of numbers"),
+        ([], 2, "--label"),
+        (["--label", "region", "--epochs", "0"], 2, "epochs"),
+    ],
+)
 def test_bad_train_calls(cli, train_file, tmp_path, args, code, text):
     out = tmp_path / "bad"
     base = ["-m", "xyz", "--epochs", "1"] if "-m" not in args else ["--epochs", "1"]

@@ -3,8 +3,8 @@ by adding it."""
 
 from __future__ import annotations
 
-import io
 import inspect
+import io
 import json
 
 import pytest
@@ -16,8 +16,22 @@ from tests.encoders.helpers import EDGE_POINTS, LEARNABLE, PERIODIC, make, sampl
 NAMES = encoder_names()
 
 EXPECTED_NAMES = [
-    "tile", "wrap", "wrap_ffn", "rbf", "rff", "grid", "theory", "xyz", "nerf",
-    "sphereC", "sphereC+", "sphereM", "sphereM+", "dfs", "sh", "geoclip",
+    "tile",
+    "wrap",
+    "wrap_ffn",
+    "rbf",
+    "rff",
+    "grid",
+    "theory",
+    "xyz",
+    "nerf",
+    "sphereC",
+    "sphereC+",
+    "sphereM",
+    "sphereM+",
+    "dfs",
+    "sh",
+    "geoclip",
 ]
 
 
@@ -108,7 +122,7 @@ def test_row_alone_equals_row_in_batch(name):
     x = sample_points(40)
     batch = enc(x)
     for i in (0, 7, len(x) - 1, len(x) - 5):
-        torch.testing.assert_close(enc(x[i:i + 1]), batch[i:i + 1], atol=1e-12, rtol=0)
+        torch.testing.assert_close(enc(x[i : i + 1]), batch[i : i + 1], atol=1e-12, rtol=0)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -163,7 +177,9 @@ def test_state_dict_round_trip_reproduces_outputs(name):
     torch.testing.assert_close(second(x), expected, atol=0, rtol=0)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if "seed" in inspect.signature(get_encoder_class(n).__init__).parameters])
+@pytest.mark.parametrize(
+    "name", [n for n in NAMES if "seed" in inspect.signature(get_encoder_class(n).__init__).parameters]
+)
 def test_seed_changes_and_fixes_the_random_state(name):
     x = sample_points(30)
     a, b, c = make(name, seed=1), make(name, seed=1), make(name, seed=2)

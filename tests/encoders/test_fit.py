@@ -49,8 +49,20 @@ def test_rbf_zero_points():
 
 
 def test_parameter_free_encoders_have_empty_state():
-    for name in ("wrap", "wrap_ffn", "grid", "theory", "xyz", "nerf", "sphereC", "sphereC+", "sphereM",
-                 "sphereM+", "dfs", "sh"):
+    for name in (
+        "wrap",
+        "wrap_ffn",
+        "grid",
+        "theory",
+        "xyz",
+        "nerf",
+        "sphereC",
+        "sphereC+",
+        "sphereM",
+        "sphereM+",
+        "dfs",
+        "sh",
+    ):
         assert get_encoder(name).state_dict() == {}, name
 
 

@@ -33,8 +33,9 @@ def test_matches_scipy(degree):
     if degree > 5:  # a spread of (l, m), including the extremes
         pairs = [(0, 0), (1, -1), (10, 3), (31, -31), (40, 0), (50, 25), (63, -63), (63, 63), (63, 1), (63, -40)]
     for l, m in pairs:
-        np.testing.assert_allclose(out[:, l * l + l + m], _real_sh_scipy(l, m, lon, lat), atol=1e-11,
-                                   err_msg=f"l={l} m={m}")
+        np.testing.assert_allclose(
+            out[:, l * l + l + m], _real_sh_scipy(l, m, lon, lat), atol=1e-11, err_msg=f"l={l} m={m}"
+        )
 
 
 def test_float32_accuracy_at_degree_64():
@@ -72,9 +73,14 @@ def _satclip_by_hand(lon_deg: np.ndarray, lat_deg: np.ndarray) -> np.ndarray:
     k20 = math.sqrt(5 / (16 * math.pi))
     cols = [
         math.pi * 0.5 / math.sqrt(math.pi) * np.ones_like(t),
-        k1 * st * np.sin(p), math.pi * k1 * ct, k1 * st * np.cos(p),
-        k22 * st**2 * np.sin(2 * p), k21 * st * ct * np.sin(p), math.pi * k20 * (3 * ct**2 - 1),
-        k21 * st * ct * np.cos(p), k22 * st**2 * np.cos(2 * p),
+        k1 * st * np.sin(p),
+        math.pi * k1 * ct,
+        k1 * st * np.cos(p),
+        k22 * st**2 * np.sin(2 * p),
+        k21 * st * ct * np.sin(p),
+        math.pi * k20 * (3 * ct**2 - 1),
+        k21 * st * ct * np.cos(p),
+        k22 * st**2 * np.cos(2 * p),
     ]
     return np.stack(cols, 1)
 

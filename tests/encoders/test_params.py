@@ -47,8 +47,9 @@ def test_wrong_type_strings(name, param):
         get_encoder(name, **{param: "twelve"})
 
 
-@pytest.mark.parametrize("name,param", [c for c in CASES if c[1] in ("frequency_num", "num_anchors", "degree",
-                                                                         "seed", "dim")])
+@pytest.mark.parametrize(
+    "name,param", [c for c in CASES if c[1] in ("frequency_num", "num_anchors", "degree", "seed", "dim")]
+)
 def test_integer_parameters_refuse_fractions_and_bools(name, param):
     for bad in (2.5, "2.5", True):
         with pytest.raises(ParameterError):
@@ -86,13 +87,26 @@ def test_unknown_method_suggests():
         get_encoder("spherm")
 
 
-@pytest.mark.parametrize("name,params,dim", [
-    ("tile", {"dim": 7}, 7), ("wrap", {}, 4), ("wrap_ffn", {}, 4), ("rbf", {"num_anchors": 9}, 9),
-    ("rff", {"frequency_num": 5}, 5), ("grid", {"frequency_num": 3}, 12), ("theory", {"frequency_num": 3}, 18),
-    ("xyz", {}, 3), ("nerf", {"frequency_num": 4}, 24), ("sphereC", {"frequency_num": 3}, 9),
-    ("sphereC+", {"frequency_num": 3}, 18), ("sphereM", {"frequency_num": 3}, 15),
-    ("sphereM+", {"frequency_num": 3}, 24), ("dfs", {"frequency_num": 3}, 48), ("sh", {"degree": 7}, 49),
-    ("geoclip", {"frequency_num": 4, "sigmas": (1.0, 2.0, 3.0)}, 24),
-])
+@pytest.mark.parametrize(
+    "name,params,dim",
+    [
+        ("tile", {"dim": 7}, 7),
+        ("wrap", {}, 4),
+        ("wrap_ffn", {}, 4),
+        ("rbf", {"num_anchors": 9}, 9),
+        ("rff", {"frequency_num": 5}, 5),
+        ("grid", {"frequency_num": 3}, 12),
+        ("theory", {"frequency_num": 3}, 18),
+        ("xyz", {}, 3),
+        ("nerf", {"frequency_num": 4}, 24),
+        ("sphereC", {"frequency_num": 3}, 9),
+        ("sphereC+", {"frequency_num": 3}, 18),
+        ("sphereM", {"frequency_num": 3}, 15),
+        ("sphereM+", {"frequency_num": 3}, 24),
+        ("dfs", {"frequency_num": 3}, 48),
+        ("sh", {"degree": 7}, 49),
+        ("geoclip", {"frequency_num": 4, "sigmas": (1.0, 2.0, 3.0)}, 24),
+    ],
+)
 def test_dimension_formulas(name, params, dim):
     assert get_encoder(name, **params).embedding_dim == dim

@@ -119,13 +119,31 @@ def _sphere_parts(s, rmin, rmax):
 
 SPHERE = {
     "sphereC": lambda lo, la, L, P: [np.sin(P), np.cos(P) * np.cos(L), np.cos(P) * np.sin(L)],
-    "sphereC+": lambda lo, la, L, P: [np.sin(P), np.cos(P), np.sin(L), np.cos(L),
-                                      np.cos(P) * np.cos(L), np.cos(P) * np.sin(L)],
-    "sphereM": lambda lo, la, L, P: [np.sin(P), np.cos(P) * np.cos(lo), np.cos(la) * np.cos(L),
-                                     np.cos(P) * np.sin(lo), np.cos(la) * np.sin(L)],
-    "sphereM+": lambda lo, la, L, P: [np.sin(P), np.cos(P) * np.cos(lo), np.cos(la) * np.cos(L),
-                                      np.cos(P) * np.sin(lo), np.cos(la) * np.sin(L),
-                                      np.cos(P), np.sin(L), np.cos(L)],
+    "sphereC+": lambda lo, la, L, P: [
+        np.sin(P),
+        np.cos(P),
+        np.sin(L),
+        np.cos(L),
+        np.cos(P) * np.cos(L),
+        np.cos(P) * np.sin(L),
+    ],
+    "sphereM": lambda lo, la, L, P: [
+        np.sin(P),
+        np.cos(P) * np.cos(lo),
+        np.cos(la) * np.cos(L),
+        np.cos(P) * np.sin(lo),
+        np.cos(la) * np.sin(L),
+    ],
+    "sphereM+": lambda lo, la, L, P: [
+        np.sin(P),
+        np.cos(P) * np.cos(lo),
+        np.cos(la) * np.cos(L),
+        np.cos(P) * np.sin(lo),
+        np.cos(la) * np.sin(L),
+        np.cos(P),
+        np.sin(L),
+        np.cos(L),
+    ],
 }
 
 
@@ -147,8 +165,13 @@ def test_dfs_formula():
     s, rmin, rmax = 3, 0.01, 1.0
     _, out = _enc("dfs", frequency_num=s, min_radius=rmin, max_radius=rmax)
     _, _, L, P = _sphere_parts(s, rmin, rmax)
-    cross = [a[:, n] * b[:, m] for a in (np.cos(P), np.sin(P)) for n in range(s)
-             for b in (np.cos(L), np.sin(L)) for m in range(s)]
+    cross = [
+        a[:, n] * b[:, m]
+        for a in (np.cos(P), np.sin(P))
+        for n in range(s)
+        for b in (np.cos(L), np.sin(L))
+        for m in range(s)
+    ]
     expected = np.concatenate([np.stack(cross, 1), np.cos(P), np.sin(P), np.cos(L), np.sin(L)], axis=1)
     assert out.shape[1] == 4 * s * s + 4 * s
     np.testing.assert_allclose(out, expected, atol=1e-9)
@@ -179,7 +202,7 @@ def test_rff_formula():
     # ω ~ N(0, κ): the sample variance of many frequencies is near κ
     big = get_encoder("rff", frequency_num=20000, kernel_size=4.0)
     assert abs(big.omega.var().item() - 4.0) < 0.2
-    assert 0.0 <= big.phase.min().item() and big.phase.max().item() <= 2 * math.pi
+    assert big.phase.min().item() >= 0.0 and big.phase.max().item() <= 2 * math.pi
 
 
 def test_rff_default_extent_is_the_globe():
@@ -202,7 +225,7 @@ def test_geoclip_formula():
     b = enc.freqs.numpy()
     parts = []
     for k in range(2):
-        v = 2 * math.pi * e @ b[8 * k:8 * (k + 1)].T
+        v = 2 * math.pi * e @ b[8 * k : 8 * (k + 1)].T
         parts += [np.cos(v), np.sin(v)]
     np.testing.assert_allclose(out, np.concatenate(parts, 1), atol=1e-9)
 

@@ -14,8 +14,14 @@ def write_raster(path: Path, data: np.ndarray, crs: str | None = "EPSG:4326", tr
     if data.ndim == 2:
         data = data[None]
     count, height, width = data.shape
-    profile = {"driver": "GTiff", "width": width, "height": height, "count": count, "dtype": data.dtype.name,
-               "transform": transform if transform is not None else from_origin(0, height, 1, 1)}
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": count,
+        "dtype": data.dtype.name,
+        "transform": transform if transform is not None else from_origin(0, height, 1, 1),
+    }
     if crs is not None:
         profile["crs"] = crs
     if nodata is not None:
@@ -33,7 +39,7 @@ def indexed(height: int, width: int, bands: int = 1) -> np.ndarray:
 
 def global_raster(path: Path, deg: float = 10.0, bands: int = 1) -> Path:
     """A whole-globe lon/lat raster of deg-degree pixels (−180…180, −90…90), values from :func:`indexed`."""
-    w, h = int(round(360 / deg)), int(round(180 / deg))
+    w, h = round(360 / deg), round(180 / deg)
     return write_raster(path, indexed(h, w, bands), "EPSG:4326", from_origin(-180, 90, deg, deg))
 
 

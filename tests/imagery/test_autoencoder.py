@@ -83,7 +83,7 @@ def test_same_seed_same_weights_other_seed_other_weights(toy, tmp_path):
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
         metrics = train_autoencoder(toy, tmp_path / name, AutoencoderConfig(seed=seed, **cfg), device="cpu")
         runs.append((load_file(str(tmp_path / name / "model.safetensors")), metrics["val_mse"]))
-    (a, ma), (b, mb), (c, mc) = runs
+    (a, ma), (b, mb), (c, _mc) = runs
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a) and ma == mb
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
@@ -102,7 +102,7 @@ def test_embed_points(trained, toy, tmp_path):
     z, err = embed_points_with_autoencoder(out, toy, pts, device="cpu")
     assert z.shape == (3, 8) and z.dtype == np.float32 and err.shape == (3,)
     assert np.isfinite(z).all() and np.isfinite(err).all() and (err >= 0).all()
-    z1, err1 = embed_points_with_autoencoder(out, toy, pts[1:2], device="cpu")
+    z1, _err1 = embed_points_with_autoencoder(out, toy, pts[1:2], device="cpu")
     np.testing.assert_allclose(z1[0], z[1], rtol=1e-5, atol=1e-6)
     # the same points from a file, and as Points
     src = tmp_path / "p.parquet"

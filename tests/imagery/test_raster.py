@@ -32,7 +32,7 @@ def test_point_at_pixel_centre_is_chip_centre(grid, size):
     assert p.valid_fraction[0] == 1.0
     # the chip's own transform puts the centre pixel's centre back on the point
     with ChipReader(grid, size) as r:
-        a, b, c, d, e, f = r.chip_transforms(p.row0, p.col0)[0]
+        a, _b, c, _d, e, f = r.chip_transforms(p.row0, p.col0)[0]
     assert (a * (h + 0.5) + c, e * (h + 0.5) + f) == pytest.approx((5.5, 6.5))
 
 
@@ -136,16 +136,19 @@ def test_points_outside_are_named_or_skipped(grid):
     assert p.index.tolist() == [0] and p.chips.shape[0] == 1
 
 
-@pytest.mark.parametrize("make, kwargs, error, match", [
-    ("nocrs", {}, InputError, "has no CRS"),
-    ("grid", {"size": 11}, ParameterError, "larger than raster"),
-    ("grid", {"bands": "3"}, ParameterError, "--bands 3 does not exist"),
-    ("grid", {"bands": "a,b"}, UsageError, "--bands takes"),
-    ("grid", {"bands": "0"}, UsageError, "--bands takes"),
-    ("grid", {"bands": "1,1"}, UsageError, "twice"),
-    ("text", {}, InputError, "cannot read raster"),
-    ("missing", {}, InputError, "does not exist"),
-])
+@pytest.mark.parametrize(
+    "make, kwargs, error, match",
+    [
+        ("nocrs", {}, InputError, "has no CRS"),
+        ("grid", {"size": 11}, ParameterError, "larger than raster"),
+        ("grid", {"bands": "3"}, ParameterError, "--bands 3 does not exist"),
+        ("grid", {"bands": "a,b"}, UsageError, "--bands takes"),
+        ("grid", {"bands": "0"}, UsageError, "--bands takes"),
+        ("grid", {"bands": "1,1"}, UsageError, "twice"),
+        ("text", {}, InputError, "cannot read raster"),
+        ("missing", {}, InputError, "does not exist"),
+    ],
+)
 def test_bad_rasters_and_options(tmp_path, grid, make, kwargs, error, match):
     paths = {"grid": grid, "missing": tmp_path / "nope.tif"}
     if make == "nocrs":

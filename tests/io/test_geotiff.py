@@ -31,8 +31,9 @@ def test_roundtrip_profile_and_values(tmp_path):
 
 def test_transform_zstd_integer(tmp_path):
     a = np.arange(12, dtype=np.int16).reshape(3, 4)
-    path = write_geotiff(tmp_path / "i.tif", [a], ["v"], transform=Affine(0.5, 0, 10, 0, -0.5, 50), nodata=-1,
-                         compress="zstd")
+    path = write_geotiff(
+        tmp_path / "i.tif", [a], ["v"], transform=Affine(0.5, 0, 10, 0, -0.5, 50), nodata=-1, compress="zstd"
+    )
     with rasterio.open(path) as ds:
         assert ds.dtypes == ("int16",) and ds.nodata == -1 and ds.compression.value.lower() == "zstd"
         assert ds.transform == Affine(0.5, 0, 10, 0, -0.5, 50)

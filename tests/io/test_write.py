@@ -19,14 +19,20 @@ def test_wkb_points_match_shapely():
     lon = np.array([1.25, -179.5, 0.0])
     lat = np.array([-2.5, 89.0, 0.0])
     ours = wkb_points(lon, lat).to_pylist()
-    theirs = [shapely.to_wkb(shapely.Point(x, y), byte_order=1) for x, y in zip(lon, lat)]
+    theirs = [shapely.to_wkb(shapely.Point(x, y), byte_order=1) for x, y in zip(lon, lat, strict=False)]
     assert ours == theirs
 
 
 def test_geoparquet_metadata_and_types(tmp_path):
     path = tmp_path / "o.parquet"
-    write_points(path, np.array([1.0]), np.array([2.0]), pa.table({"k": ["v"]}),
-                 {"embedding": np.ones((1, 4), np.float32)}, metadata={"method": "m"})
+    write_points(
+        path,
+        np.array([1.0]),
+        np.array([2.0]),
+        pa.table({"k": ["v"]}),
+        {"embedding": np.ones((1, 4), np.float32)},
+        metadata={"method": "m"},
+    )
     schema = pq.read_schema(path)
     assert schema.names == ["k", "lon", "lat", "embedding", "geometry"]
     geo = json.loads(schema.metadata[b"geo"])
@@ -48,10 +54,9 @@ def test_existing_columns_are_replaced_not_duplicated(tmp_path):
 
 def test_writer_discards_on_error(tmp_path):
     path = tmp_path / "o.parquet"
-    with pytest.raises(RuntimeError):
-        with PointWriter(path) as w:
-            w.write(np.array([1.0]), np.array([2.0]))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), PointWriter(path) as w:
+        w.write(np.array([1.0]), np.array([2.0]))
+        raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -65,8 +70,13 @@ def test_refuses_existing_without_overwrite(tmp_path):
 
 def test_csv_output_turns_list_columns_into_json(tmp_path):
     path = tmp_path / "o.csv"
-    write_points(path, np.array([1.0]), np.array([2.0]), pa.table({"feats": [[1.5, 2.0]], "k": ["v"]}),
-                 {"embedding": np.ones((1, 2), np.float32)})
+    write_points(
+        path,
+        np.array([1.0]),
+        np.array([2.0]),
+        pa.table({"feats": [[1.5, 2.0]], "k": ["v"]}),
+        {"embedding": np.ones((1, 2), np.float32)},
+    )
     header, row = path.read_text().splitlines()
     assert header == '"feats","k","lon","lat","emb_0","emb_1"'
     assert row.startswith('"[1.5, 2.0]","v",1,2,1,1')

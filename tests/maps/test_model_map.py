@@ -33,7 +33,7 @@ def test_raster_holds_the_models_prediction_at_its_cells(tmp_path, class_model, 
         assert (ds.width, ds.height) == (68, 26) == (res.width, res.height)
         data = ds.read()
         rng = np.random.default_rng(3)
-        for row, col in zip(rng.integers(0, ds.height, 15), rng.integers(0, ds.width, 15)):
+        for row, col in zip(rng.integers(0, ds.height, 15), rng.integers(0, ds.width, 15), strict=False):
             lon, lat = _cell_centre(ds, int(row), int(col))
             # any point inside the cell is indexed back to it
             assert ds.index(lon + 2.4, lat - 2.4) == (row, col)
@@ -71,7 +71,7 @@ def test_encoder_dimension_map(tmp_path):
     map_encoder("xyz", {}, 2, tif, cell_deg=10, device="cpu")
     with rasterio.open(tif) as ds:
         z = ds.read(1)
-        lon, lat = ds.xy(3, 0)
+        _lon, lat = ds.xy(3, 0)
         assert abs(z[3, 0] - np.sin(np.radians(lat))) < 1e-6
 
 

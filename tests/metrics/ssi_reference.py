@@ -40,7 +40,9 @@ def local_xy(lon, lat, i, idx):
         if c == 0.0:
             out.append((0.0, 0.0))
             continue
-        beta = math.atan2(math.sin(dl) * math.cos(phi), math.cos(phi0) * math.sin(phi) - math.sin(phi0) * math.cos(phi) * math.cos(dl))
+        beta = math.atan2(
+            math.sin(dl) * math.cos(phi), math.cos(phi0) * math.sin(phi) - math.sin(phi0) * math.cos(phi) * math.cos(dl)
+        )
         out.append((c * math.sin(beta), c * math.cos(beta)))
     return np.array(out, dtype=np.float64).reshape(-1, 2)
 
@@ -48,7 +50,7 @@ def local_xy(lon, lat, i, idx):
 def background(rings):
     pts = []
     for i in range(1, rings + 1):
-        n_i = int(math.ceil(2 * math.pi * i))
+        n_i = math.ceil(2 * math.pi * i)
         for j in range(n_i):
             t = -math.pi + 2 * math.pi * j / n_i
             pts.append((i * math.cos(t), i * math.sin(t)))
@@ -62,7 +64,7 @@ def ssi_one(xy_rad, values, radius_rad):
         return 0.0
     rho = math.ceil(5 * n / (math.pi * radius_rad**2))
     delta = 1 / math.sqrt(rho)
-    rings = int(math.ceil(radius_rad / delta))
+    rings = math.ceil(radius_rad / delta)
     pts = np.concatenate((xy_rad / delta, background(rings)))
     vals = np.concatenate((np.asarray(values, dtype=np.float64), np.zeros(pts.shape[0] - n)))
     m = pts.shape[0]

@@ -13,12 +13,14 @@ from geoenc.metrics.classification import (
     true_class_rank,
 )
 
-P = np.array([
-    [0.7, 0.2, 0.1],   # true 0 → rank 1
-    [0.5, 0.3, 0.2],   # true 2 → rank 3
-    [0.1, 0.6, 0.3],   # true 2 → rank 2
-    [0.2, 0.3, 0.5],   # true -1 (unknown) → miss
-])
+P = np.array(
+    [
+        [0.7, 0.2, 0.1],  # true 0 → rank 1
+        [0.5, 0.3, 0.2],  # true 2 → rank 3
+        [0.1, 0.6, 0.3],  # true 2 → rank 2
+        [0.2, 0.3, 0.5],  # true -1 (unknown) → miss
+    ]
+)
 Y = np.array([0, 2, 2, -1])
 
 

@@ -40,6 +40,6 @@ def test_latitude_bands():
     lat = np.array([-90.0, -75, 0, 5, 89.9, 90])
     o = choose_outcome(pa.table({"hit@1": [1, 0, 1, 0, 1, 1]}))
     rows = latitude_bands(lat, o)
-    assert [r["band"] for r in rows][0] == "-90..-70" and len(rows) == 9
+    assert next(r["band"] for r in rows) == "-90..-70" and len(rows) == 9
     assert [r["n"] for r in rows] == [2, 0, 0, 0, 2, 0, 0, 0, 2]
     assert rows[0]["accuracy"] == 0.5 and rows[4]["bad_rate"] == 0.5 and rows[1]["accuracy"] is None

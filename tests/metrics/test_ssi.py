@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.metrics.ssi_reference import reference_ssi
 
 from geoenc.metrics.ssi import DEFAULT_RADIUS_KM, grid_size, ssi_scores, unit_grid
+from tests.metrics.ssi_reference import reference_ssi
 
 
 def _cloud(n, seed, lon0=0.0, lat0=45.0, spread=4.0):

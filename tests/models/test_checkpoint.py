@@ -26,8 +26,11 @@ def saved(tmp_path_factory):
 
 @pytest.mark.parametrize("name", encoder_names())
 def test_every_encoder_round_trips(tmp_path, name):
-    res = train(small_config(method=name, net=None, net_params={}, epochs=1, batch_size=128), quadrants(120),
-                out_dir=tmp_path / "m")
+    res = train(
+        small_config(method=name, net=None, net_params={}, epochs=1, batch_size=128),
+        quadrants(120),
+        out_dir=tmp_path / "m",
+    )
     loaded = load_model(tmp_path / "m")
     assert loaded.encoder_name == name and loaded.net_name == res.config["net"]["name"]
     before = res.loaded.predict(GRID)
@@ -63,8 +66,9 @@ def test_regression_round_trip_keeps_units(tmp_path):
 
 
 def test_fitted_encoder_state_is_saved(tmp_path):
-    res = train(small_config(method="rbf", method_params={"num_anchors": 20}, epochs=1), quadrants(100),
-                out_dir=tmp_path / "m")
+    res = train(
+        small_config(method="rbf", method_params={"num_anchors": 20}, epochs=1), quadrants(100), out_dir=tmp_path / "m"
+    )
     anchors = res.model.location.position.anchors.clone()
     m = load_model(tmp_path / "m")
     torch.testing.assert_close(m.model.location.position.anchors, anchors)
@@ -87,19 +91,36 @@ def _copy(src, dst):
     return dst
 
 
-@pytest.mark.parametrize("damage, text", [
-    (lambda d: (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()),
-                                                          "format_version": FORMAT_VERSION + 1})), "newer"),
-    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:-8] + b"\0" * 8),
-     "checksum"),
-    (lambda d: (d / "model.safetensors").unlink(), "no model.safetensors"),
-    (lambda d: (d / "config.json").unlink(), "no config.json"),
-    (lambda d: (d / "config.json").write_text("{not json"), "not valid JSON"),
-    (lambda d: (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()),
-                                                          "n_outputs": 7})), "do not fit"),
-    (lambda d: (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()),
-                                                          "net": {"name": "resnet"}})), "cannot be built"),
-])
+@pytest.mark.parametrize(
+    "damage, text",
+    [
+        (
+            lambda d: (d / "config.json").write_text(
+                json.dumps({**json.loads((d / "config.json").read_text()), "format_version": FORMAT_VERSION + 1})
+            ),
+            "newer",
+        ),
+        (
+            lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:-8] + b"\0" * 8),
+            "checksum",
+        ),
+        (lambda d: (d / "model.safetensors").unlink(), "no model.safetensors"),
+        (lambda d: (d / "config.json").unlink(), "no config.json"),
+        (lambda d: (d / "config.json").write_text("{not json"), "not valid JSON"),
+        (
+            lambda d: (d / "config.json").write_text(
+                json.dumps({**json.loads((d / "config.json").read_text()), "n_outputs": 7})
+            ),
+            "do not fit",
+        ),
+        (
+            lambda d: (d / "config.json").write_text(
+                json.dumps({**json.loads((d / "config.json").read_text()), "net": {"name": "resnet"}})
+            ),
+            "cannot be built",
+        ),
+    ],
+)
 def test_damaged_model_dirs_are_refused(saved, tmp_path, damage, text):
     d = _copy(saved[1], tmp_path / "m")
     damage(d)
@@ -140,8 +161,13 @@ def test_headless_embedding_model_round_trips(tmp_path):
     torch.manual_seed(0)
     model = build_model("xyz", {}, "linear", {"out": 8}, "embedding", 0)
     assert model.head is None
-    cfg = {"encoder": {"name": "xyz", "params": {}}, "net": {"name": "linear", "params": model.location.net.params},
-           "task": "embedding", "n_outputs": 0, "classes": None}
+    cfg = {
+        "encoder": {"name": "xyz", "params": {}},
+        "net": {"name": "linear", "params": model.location.net.params},
+        "task": "embedding",
+        "n_outputs": 0,
+        "classes": None,
+    }
     write_model_dir(tmp_path / "e", model, cfg)
     m = load_model(tmp_path / "e")
     torch.testing.assert_close(m.embed(GRID), model.location(torch.as_tensor(GRID, dtype=torch.float32)))

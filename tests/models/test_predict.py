@@ -27,8 +27,16 @@ def _points(n=50, **kw):
 def test_columns_and_metrics(model):
     pts = _points()
     res = predict_points(model, pts, top=2)
-    assert list(res.columns) == ["pred_1", "prob_1", "pred_2", "prob_2", "hit@1", "hit@3", "reciprocal_rank",
-                                 "true_class_prob"]
+    assert list(res.columns) == [
+        "pred_1",
+        "prob_1",
+        "pred_2",
+        "prob_2",
+        "hit@1",
+        "hit@3",
+        "reciprocal_rank",
+        "true_class_prob",
+    ]
     assert set(res.columns["pred_1"]) <= {"NE", "NW", "SE", "SW"}
     assert (res.columns["prob_1"] >= res.columns["prob_2"]).all()
     assert res.metrics["top1"] == pytest.approx(res.columns["hit@1"].mean())
@@ -54,8 +62,9 @@ def test_unknown_classes_count_as_misses(model):
 def test_prior_fusion_matches_hand_product(model):
     pts = _points(with_prior=True)
     prior = np.tile([0.7, 0.1, 0.1, 0.1], (len(pts), 1))
-    attrs = pts.attrs.set_column(pts.attrs.column_names.index("prior"), "prior",
-                                 pa.array(list(prior), pa.list_(pa.float64())))
+    attrs = pts.attrs.set_column(
+        pts.attrs.column_names.index("prior"), "prior", pa.array(list(prior), pa.list_(pa.float64()))
+    )
     pts = Points(pts.lon, pts.lat, attrs)
     plain = predict_points(model, pts)
     fused = predict_points(model, pts, prior="prior")
@@ -72,8 +81,9 @@ def test_prior_fusion_matches_hand_product(model):
 
 def test_prior_errors(model):
     pts = _points(with_prior=True)
-    bad = pts.attrs.set_column(pts.attrs.column_names.index("prior"), "prior",
-                               pa.array([[0.5, 0.5]] * len(pts), pa.list_(pa.float64())))
+    bad = pts.attrs.set_column(
+        pts.attrs.column_names.index("prior"), "prior", pa.array([[0.5, 0.5]] * len(pts), pa.list_(pa.float64()))
+    )
     with pytest.raises(InputError, match="4 classes"):
         predict_points(model, Points(pts.lon, pts.lat, bad), prior="prior")
     with pytest.raises(InputError, match="prior column 'nope' not found"):

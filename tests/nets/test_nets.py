@@ -48,8 +48,15 @@ def test_row_alone_equals_row_in_batch_in_eval(name):
 
 def test_string_params_are_parsed_by_annotation():
     net = get_net("ffn", 3, hidden="64", layers="2", dropout="0.1", output_activation="true", activation="gelu")
-    assert net.params == {"hidden": 64, "layers": 2, "out": 256, "activation": "gelu", "dropout": 0.1,
-                          "layer_norm": True, "output_activation": True}
+    assert net.params == {
+        "hidden": 64,
+        "layers": 2,
+        "out": 256,
+        "activation": "gelu",
+        "dropout": 0.1,
+        "layer_norm": True,
+        "output_activation": True,
+    }
     assert get_net("FFN", 3).name == "ffn"  # case-insensitive
 
 
@@ -85,16 +92,19 @@ def test_linear_is_one_layer():
     assert net.out_dim == 3 and net.linear.bias is None
 
 
-@pytest.mark.parametrize("call, err, text", [
-    (lambda: get_net("mlp", 3), UnknownNameError, "unknown net 'mlp'"),
-    (lambda: get_net("ffn", 3, hiddn=3), ParameterError, "did you mean 'hidden'"),
-    (lambda: get_net("ffn", 3, hidden="many"), ParameterError, "not a valid int"),
-    (lambda: get_net("ffn", 3, hidden=0), ParameterError, "hidden=0"),
-    (lambda: get_net("ffn", 3, dropout=1.5), ParameterError, "dropout"),
-    (lambda: get_net("ffn", 3, activation="swish"), ParameterError, "leakyrelu"),
-    (lambda: get_net("siren", 3, layers="2.5"), ParameterError, "not a valid int"),
-    (lambda: get_net("linear", 0), ParameterError, "positive"),
-])
+@pytest.mark.parametrize(
+    "call, err, text",
+    [
+        (lambda: get_net("mlp", 3), UnknownNameError, "unknown net 'mlp'"),
+        (lambda: get_net("ffn", 3, hiddn=3), ParameterError, "did you mean 'hidden'"),
+        (lambda: get_net("ffn", 3, hidden="many"), ParameterError, "not a valid int"),
+        (lambda: get_net("ffn", 3, hidden=0), ParameterError, "hidden=0"),
+        (lambda: get_net("ffn", 3, dropout=1.5), ParameterError, "dropout"),
+        (lambda: get_net("ffn", 3, activation="swish"), ParameterError, "leakyrelu"),
+        (lambda: get_net("siren", 3, layers="2.5"), ParameterError, "not a valid int"),
+        (lambda: get_net("linear", 0), ParameterError, "positive"),
+    ],
+)
 def test_bad_nets_and_params_are_usage_errors(call, err, text):
     with pytest.raises(err, match=text) as info:
         call()

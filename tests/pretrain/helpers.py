@@ -34,13 +34,27 @@ def toy_table(n: int = 160, seed: int = 0) -> tuple[np.ndarray, np.ndarray, pa.T
     ll = toy_lonlat(n, seed)
     f = toy_features(ll)
     labels = np.where(ll[:, 1] > 0, "north", "south")
-    attrs = pa.table({"feat": pa.array(list(f), pa.list_(pa.float32())), "hemisphere": pa.array(list(labels)),
-                      "name": pa.array([f"p{i}" for i in range(n)])})
+    attrs = pa.table(
+        {
+            "feat": pa.array(list(f), pa.list_(pa.float32())),
+            "hemisphere": pa.array(list(labels)),
+            "name": pa.array([f"p{i}" for i in range(n)]),
+        }
+    )
     return ll[:, 0], ll[:, 1], attrs
 
 
 def small_config(**kw) -> PretrainConfig:
-    base = dict(method="xyz", net="ffn", net_params=dict(SMALL_NET), epochs=6, batch_size=64, lr=3e-3, seed=0,
-                device="cpu", projection_hidden=32)
+    base = dict(
+        method="xyz",
+        net="ffn",
+        net_params=dict(SMALL_NET),
+        epochs=6,
+        batch_size=64,
+        lr=3e-3,
+        seed=0,
+        device="cpu",
+        projection_hidden=32,
+    )
     base.update(kw)
     return PretrainConfig(**base)

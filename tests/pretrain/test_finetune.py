@@ -63,10 +63,13 @@ def test_fitted_encoder_state_is_adopted(tmp_path):
     assert torch.allclose(model.location(x), load_model(out).embed(x))
 
 
-@pytest.mark.parametrize("kind, build", [
-    ("encoder", lambda: _fresh("sphereM", {"frequency_num": 4})),
-    ("net", lambda: _fresh(net_params={**SMALL_NET, "hidden": 48})),
-])
+@pytest.mark.parametrize(
+    "kind, build",
+    [
+        ("encoder", lambda: _fresh("sphereM", {"frequency_num": 4})),
+        ("net", lambda: _fresh(net_params={**SMALL_NET, "hidden": 48})),
+    ],
+)
 def test_incompatible_model_is_one_line_model_error(pretrained_dir, kind, build):
     with pytest.raises(ModelError) as e:
         apply_pretrained(build(), pretrained_dir)
@@ -115,6 +118,7 @@ def test_stratified_fraction_refuses_bad_fractions(bad):
 def test_encoder_settings_rebuild_a_compatible_model(pretrained_dir):
     settings = encoder_settings(pretrained_dir)
     assert settings["method"] == "xyz" and settings["net"] == "ffn" and settings["net_params"]["out"] == 16
-    model = build_model(settings["method"], settings["method_params"], settings["net"], settings["net_params"],
-                        "regression", 1)
+    model = build_model(
+        settings["method"], settings["method_params"], settings["net"], settings["net_params"], "regression", 1
+    )
     apply_pretrained(model, pretrained_dir)  # no ModelError

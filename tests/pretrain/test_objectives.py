@@ -10,8 +10,8 @@ import torch.nn.functional as F
 
 from geoenc.pretrain import OBJECTIVES, pretrain
 from geoenc.pretrain import objectives as O
-from geoenc.pretrain.model import DualEncoder
 from geoenc.pretrain.loop import build_location_encoder
+from geoenc.pretrain.model import DualEncoder
 from tests.pretrain.helpers import small_config, toy_data
 
 
@@ -48,8 +48,18 @@ def test_nce_by_hand_without_random_locations():
 def test_mc_bld_is_the_weighted_sum_of_its_terms():
     g = torch.Generator().manual_seed(0)
     loc, feat, rand, drop = (O.normalize(torch.randn(6, 4, generator=g)) for _ in range(4))
-    total, parts = O.mc_bld_loss(loc, feat, rand, drop, temperature_b=0.2, temperature_l=0.3, temperature_d=0.4,
-                                 weight_l=0.5, weight_d=2.0, return_parts=True)
+    total, parts = O.mc_bld_loss(
+        loc,
+        feat,
+        rand,
+        drop,
+        temperature_b=0.2,
+        temperature_l=0.3,
+        temperature_d=0.4,
+        weight_l=0.5,
+        weight_d=2.0,
+        return_parts=True,
+    )
     assert set(parts) == {"b", "l", "d"}
     assert parts["b"] == pytest.approx(O.mc_loss(loc, feat, 0.2).item(), rel=1e-6)
     assert total.item() == pytest.approx(parts["b"] + 0.5 * parts["l"] + 2.0 * parts["d"], rel=1e-5)
@@ -92,4 +102,6 @@ def test_data_extent_negatives_are_recorded(tmp_path):
     res = pretrain(small_config(objective="nce", epochs=1, random_extent="data"), toy_data(64))
     ext = res.config["pretrain"]["random_extent"]
     assert isinstance(ext, list) and len(ext) == 4 and ext[0] < ext[1] and ext[2] < ext[3]
-    assert pretrain(small_config(objective="nce", epochs=1), toy_data(64)).config["pretrain"]["random_extent"] == "sphere"
+    assert (
+        pretrain(small_config(objective="nce", epochs=1), toy_data(64)).config["pretrain"]["random_extent"] == "sphere"
+    )

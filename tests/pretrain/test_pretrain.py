@@ -64,18 +64,22 @@ def test_points_with_a_feature_column():
     assert res.config["pretrain"]["feature_column"] == "feat" and res.config["n_train"] == 96
 
 
-def _points(feat_values, typ=pa.list_(pa.float32())):
+def _points(feat_values, typ=None):
+    typ = typ or pa.list_(pa.float32())
     n = len(feat_values)
     return Points(np.linspace(-10, 10, n), np.linspace(-5, 5, n), pa.table({"feat": pa.array(feat_values, typ)}))
 
 
-@pytest.mark.parametrize("make, error, text", [
-    (lambda: _points([[1.0, 2.0], [3.0], [4.0, 5.0]]), InputError, "different lengths"),
-    (lambda: _points([[1.0, float("nan")], [3.0, 1.0], [4.0, 5.0]]), InputError, "NaN"),
-    (lambda: _points([[1.0, 2.0], None, [4.0, 5.0]]), InputError, "empty rows"),
-    (lambda: _points([[1.0, 2.0]]), InputError, "at least 2 points"),
-    (lambda: PointData(np.zeros((3, 2))), InputError, "feature column"),
-])
+@pytest.mark.parametrize(
+    "make, error, text",
+    [
+        (lambda: _points([[1.0, 2.0], [3.0], [4.0, 5.0]]), InputError, "different lengths"),
+        (lambda: _points([[1.0, float("nan")], [3.0, 1.0], [4.0, 5.0]]), InputError, "NaN"),
+        (lambda: _points([[1.0, 2.0], None, [4.0, 5.0]]), InputError, "empty rows"),
+        (lambda: _points([[1.0, 2.0]]), InputError, "at least 2 points"),
+        (lambda: PointData(np.zeros((3, 2))), InputError, "feature column"),
+    ],
+)
 def test_bad_features(tmp_path, make, error, text):
     with pytest.raises(error, match=text):
         pretrain(small_config(features="feat"), make(), out_dir=tmp_path / "out")
@@ -88,15 +92,18 @@ def test_missing_feature_column(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("kw, error", [
-    ({"objective": "infonce"}, UnknownNameError),
-    ({"temperatures": {"x": 1.0}}, ParameterError),
-    ({"temperatures": {"b": 0.0}}, ParameterError),
-    ({"weights": {"l": -1.0}}, ParameterError),
-    ({"batch_size": 1}, ParameterError),
-    ({"epochs": 0}, ParameterError),
-    ({"device": "tpu"}, ParameterError),
-])
+@pytest.mark.parametrize(
+    "kw, error",
+    [
+        ({"objective": "infonce"}, UnknownNameError),
+        ({"temperatures": {"x": 1.0}}, ParameterError),
+        ({"temperatures": {"b": 0.0}}, ParameterError),
+        ({"weights": {"l": -1.0}}, ParameterError),
+        ({"batch_size": 1}, ParameterError),
+        ({"epochs": 0}, ParameterError),
+        ({"device": "tpu"}, ParameterError),
+    ],
+)
 def test_bad_settings(kw, error):
     with pytest.raises(error):
         PretrainConfig(**kw).validate()

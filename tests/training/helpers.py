@@ -28,8 +28,9 @@ def smooth_values(n: int = 400, seed: int = 0) -> PointData:
 
 
 def small_config(**kw) -> TrainConfig:
-    base = dict(method="xyz", net="ffn", net_params=dict(SMALL_NET), epochs=4, batch_size=64, lr=1e-2, seed=0,
-                device="cpu")
+    base = dict(
+        method="xyz", net="ffn", net_params=dict(SMALL_NET), epochs=4, batch_size=64, lr=1e-2, seed=0, device="cpu"
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -38,8 +39,11 @@ def point_table(n: int = 300, seed: int = 0, with_features: bool = False, with_p
     """lon, lat, attrs for a labelled file: region (4 classes), value (float), optional list columns."""
     d = quadrants(n, seed)
     v = smooth_values(n, seed)
-    cols = {"region": pa.array(list(d.labels), pa.string()), "value": pa.array(v.labels),
-            "name": pa.array([f"p{i}" for i in range(n)])}
+    cols = {
+        "region": pa.array(list(d.labels), pa.string()),
+        "value": pa.array(v.labels),
+        "name": pa.array([f"p{i}" for i in range(n)]),
+    }
     if with_features:
         rng = np.random.default_rng(seed)
         cols["feat"] = pa.array(list(rng.normal(size=(n, 5)).astype(np.float32)), pa.list_(pa.float32()))

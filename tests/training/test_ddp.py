@@ -18,16 +18,57 @@ def test_torchrun_two_processes_matches_single_process(tmp_path):
     lon, lat, attrs = point_table(1000, seed=3)
     data = tmp_path / "d.parquet"
     write_points(data, lon, lat, attrs)
-    args = ["train", str(data), "--label", "region", "-m", "xyz", "-n", "hidden=32", "-n", "out=16",
-            "--epochs", "6", "--batch-size", "64", "--lr", "0.01", "--val-fraction", "0.2", "--device", "cpu",
-            "--quiet"]
+    args = [
+        "train",
+        str(data),
+        "--label",
+        "region",
+        "-m",
+        "xyz",
+        "-n",
+        "hidden=32",
+        "-n",
+        "out=16",
+        "--epochs",
+        "6",
+        "--batch-size",
+        "64",
+        "--lr",
+        "0.01",
+        "--val-fraction",
+        "0.2",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    single = subprocess.run([sys.executable, "-m", "geoenc", *args, "-o", str(tmp_path / "one")],
-                            capture_output=True, text=True, env=env, timeout=300)
+    single = subprocess.run(
+        [sys.executable, "-m", "geoenc", *args, "-o", str(tmp_path / "one")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert single.returncode == 0, single.stderr
-    multi = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                            "-m", "geoenc", *args, "-o", str(tmp_path / "two")],
-                           capture_output=True, text=True, env=env, timeout=300)
+    multi = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "geoenc",
+            *args,
+            "-o",
+            str(tmp_path / "two"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert multi.returncode == 0, multi.stderr
     one = json.loads((tmp_path / "one" / "metrics.json").read_text())
     two = json.loads((tmp_path / "two" / "metrics.json").read_text())

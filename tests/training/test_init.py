@@ -23,8 +23,17 @@ def _points(n=400, seed=0):
 
 
 def _cfg(**kw):
-    base = dict(label="y", method="sphereC", method_params={"frequency_num": 4}, net="ffn",
-                net_params={"hidden": 32, "out": 16}, epochs=2, batch_size=64, seed=0, device="cpu")
+    base = dict(
+        label="y",
+        method="sphereC",
+        method_params={"frequency_num": 4},
+        net="ffn",
+        net_params={"hidden": 32, "out": 16},
+        epochs=2,
+        batch_size=64,
+        seed=0,
+        device="cpu",
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -62,7 +71,9 @@ def test_train_fraction_is_stratified_and_seeded():
     b = train(_cfg(train_fraction=0.1, epochs=1), _points())
     assert a.config["n_train"] == b.config["n_train"]
     assert 30 <= a.config["n_train"] <= 50  # ~10 % of 400, at least one per class
-    assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+    assert all(
+        torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values(), strict=True)
+    )
 
 
 def test_bad_init_requests(pretrained):
@@ -79,8 +90,23 @@ def test_cli_init_uses_the_pretrained_encoder(cli, tmp_path, pretrained):
     src = tmp_path / "train.parquet"
     write_points(src, pts.lon, pts.lat, pts.attrs)
     out = tmp_path / "model"
-    res = cli("train", src, "--label", "y", "--init", pretrained, "--freeze-encoder", "--train-fraction", "0.5",
-              "--epochs", "1", "--device", "cpu", "-o", out)
+    res = cli(
+        "train",
+        src,
+        "--label",
+        "y",
+        "--init",
+        pretrained,
+        "--freeze-encoder",
+        "--train-fraction",
+        "0.5",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "-o",
+        out,
+    )
     assert res.exit_code == 0, res.stderr
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["encoder"]["name"] == "sphereC" and cfg["encoder"]["params"]["frequency_num"] == 4

@@ -123,7 +123,7 @@ def test_resume_without_checkpoint_fails(tmp_path):
 def test_stratified_split_is_seeded_and_keeps_every_class():
     strata = np.array([0] * 50 + [1] * 10 + [2] * 1)
     tr, va = split_validation(61, 0.2, 0, strata)
-    tr2, va2 = split_validation(61, 0.2, 0, strata)
+    _tr2, va2 = split_validation(61, 0.2, 0, strata)
     assert np.array_equal(va, va2) and len(np.intersect1d(tr, va)) == 0 and len(tr) + len(va) == 61
     assert (strata[va] == 0).sum() == 10 and (strata[va] == 1).sum() == 2 and (strata[va] == 2).sum() == 0
 
@@ -148,18 +148,21 @@ def test_an_full_formula_by_hand():
     assert an_full_loss(logits, torch.tensor([0]), rand).item() == pytest.approx(expected, rel=1e-6)
 
 
-@pytest.mark.parametrize("data, cfg, err, text", [
-    (PointData(np.zeros((5, 2)), np.array(["a"] * 5, dtype=object)), {}, InputError, "at least two"),
-    (PointData(np.zeros((3, 2)), np.array([1.0, np.nan, 2.0])), {}, InputError, "NaN"),
-    (PointData(np.zeros((3, 2)), np.array(["a", None, "b"], dtype=object)), {}, InputError, "missing"),
-    (None, {"loss": "hinge"}, UnknownNameError, "unknown loss"),
-    (None, {"loss": "mse"}, ParameterError, "does not fit task"),
-    (None, {"net": "resnet"}, UnknownNameError, "unknown net"),
-    (None, {"net_params": {"width": 3}}, ParameterError, "no parameter 'width'"),
-    (None, {"method": "nope"}, UnknownNameError, "unknown method"),
-    (None, {"epochs": 0}, ParameterError, "epochs"),
-    (None, {"lr": -1.0}, ParameterError, "lr"),
-])
+@pytest.mark.parametrize(
+    "data, cfg, err, text",
+    [
+        (PointData(np.zeros((5, 2)), np.array(["a"] * 5, dtype=object)), {}, InputError, "at least two"),
+        (PointData(np.zeros((3, 2)), np.array([1.0, np.nan, 2.0])), {}, InputError, "NaN"),
+        (PointData(np.zeros((3, 2)), np.array(["a", None, "b"], dtype=object)), {}, InputError, "missing"),
+        (None, {"loss": "hinge"}, UnknownNameError, "unknown loss"),
+        (None, {"loss": "mse"}, ParameterError, "does not fit task"),
+        (None, {"net": "resnet"}, UnknownNameError, "unknown net"),
+        (None, {"net_params": {"width": 3}}, ParameterError, "no parameter 'width'"),
+        (None, {"method": "nope"}, UnknownNameError, "unknown method"),
+        (None, {"epochs": 0}, ParameterError, "epochs"),
+        (None, {"lr": -1.0}, ParameterError, "lr"),
+    ],
+)
 def test_bad_inputs_fail_with_one_line(tmp_path, data, cfg, err, text):
     data = data if data is not None else quadrants(40)
     with pytest.raises(err, match=text) as info:

@@ -1,0 +1,1 @@
+"""The command line: typer/rich live here and nowhere else; one module per command."""
