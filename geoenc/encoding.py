@@ -111,7 +111,7 @@ def encode_file(
     the latent of the chip around each point, plus a ``recon_error`` column.
     """
     from geoenc.imagery.autoencoder import is_autoencoder_dir
-    from geoenc.io.write import check_output
+    from geoenc.io.atomic import check_output
 
     if raster is not None or is_autoencoder_dir(model):
         from geoenc.errors import UsageError

@@ -121,8 +121,8 @@ def reconstruction_error_map(
     """
     from affine import Affine
 
+    from geoenc.io.atomic import check_output
     from geoenc.io.geotiff import write_geotiff
-    from geoenc.io.write import check_output
 
     out = Path(out_tif)
     check_output(out, overwrite)

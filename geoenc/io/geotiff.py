@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from geoenc.errors import OutputError, UsageError
-from geoenc.io.write import AtomicFile
+from geoenc.io.atomic import AtomicFile
 
 TILE = 256
 

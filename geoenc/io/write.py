@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from geoenc.errors import OutputError, UsageError
+from geoenc.io.atomic import AtomicFile, open_target
 from geoenc.io.formats import OUTPUT_FORMATS, check_format, format_from_path
 
 LAYOUTS = ("list", "columns")
@@ -63,19 +62,6 @@ def embedding_array(values: np.ndarray) -> pa.FixedSizeListArray:
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
 
 
-def check_output(dest: str | Path, overwrite: bool) -> None:
-    """Refuse an existing destination without ``overwrite``, and a destination in a missing folder."""
-    if str(dest) == "-":
-        return
-    path = Path(dest)
-    if path.is_dir():
-        raise OutputError(f"output {str(path)!r} is a directory: give a file name")
-    if path.exists() and not overwrite:
-        raise OutputError(f"output {str(path)!r} already exists: pass --overwrite to replace it")
-    if not path.parent.exists():
-        raise OutputError(f"folder {str(path.parent)!r} for the output does not exist: create it first")
-
-
 def resolve_output_format(dest: str | Path, fmt: str | None) -> str:
     if fmt is not None:
         return check_format(fmt, OUTPUT_FORMATS, "output format")
@@ -89,40 +75,17 @@ def resolve_output_format(dest: str | Path, fmt: str | None) -> str:
     return found
 
 
-class AtomicFile:
-    """A temporary file beside ``dest``, renamed onto it by :meth:`commit` and removed by :meth:`discard`."""
-
-    def __init__(self, dest: str | Path, overwrite: bool = False):
-        self.dest = Path(dest)
-        check_output(self.dest, overwrite)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.dest.name}.", suffix=".part", dir=self.dest.parent)
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a result file gets the usual permissions
-        self.path = Path(tmp)
-        self.overwrite = overwrite
-
-    def commit(self) -> None:
-        if self.dest.exists() and not self.overwrite:
-            self.discard()
-            raise OutputError(f"output {str(self.dest)!r} appeared while writing: pass --overwrite to replace it")
-        os.replace(self.path, self.dest)
-
-    def discard(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-
-
 class PointWriter:
     """Stream batches of points and new columns into GeoParquet or CSV, atomically.
 
-    Use as a context manager: on an exception the partial output is discarded.
+    Use as a context manager: on an exception the partial output is discarded. ``dest`` is a path,
+    ``-`` for stdout, or an :class:`~geoenc.io.atomic.AtomicFile` of an :class:`~geoenc.io.atomic.Outputs`
+    group (then the group commits the file together with the command's other outputs).
     """
 
     def __init__(
         self,
-        dest: str | Path,
+        dest: str | Path | AtomicFile,
         fmt: str | None = None,
         *,
         overwrite: bool = False,
@@ -130,7 +93,7 @@ class PointWriter:
         metadata: Mapping[str, Any] | None = None,
         geometry: bool = True,
     ):
-        self.fmt = resolve_output_format(dest, fmt)
+        self.fmt = resolve_output_format(dest.dest if isinstance(dest, AtomicFile) else dest, fmt)
         if layout not in LAYOUTS:
             raise UsageError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
         if self.fmt == "csv":
@@ -138,7 +101,7 @@ class PointWriter:
         self.layout = layout
         self.metadata = dict(metadata or {})
         self.geometry = geometry and self.fmt == "parquet"
-        self.dest = str(dest)
+        self.dest = str(dest.dest if isinstance(dest, AtomicFile) else dest)
         self.rows = 0
         self._writer = None
         self._schema: pa.Schema | None = None
@@ -147,10 +110,11 @@ class PointWriter:
                 raise OutputError(
                     "refusing to write binary Parquet to a terminal: redirect stdout or use --output-format csv"
                 )
-            self._atomic = None
+            self._atomic: AtomicFile | None = None
+            self._own = False
             self._sink = pa.PythonFile(sys.stdout.buffer, mode="w")
         else:
-            self._atomic = AtomicFile(dest, overwrite)
+            self._atomic, self._own = open_target(dest, overwrite)
             self._sink = str(self._atomic.path)
 
     # -- building one batch's table ----------------------------------------------------------------
@@ -241,16 +205,16 @@ class PointWriter:
         if self._writer is None:
             raise OutputError("nothing was written: the input had no points")
         self._writer.close()
-        if self._atomic is not None:
-            self._atomic.commit()
-        else:
+        if self._atomic is None:
             sys.stdout.buffer.flush()
+        elif self._own:
+            self._atomic.commit()
 
     def abort(self) -> None:
         if self._writer is not None:
             with contextlib.suppress(Exception):  # the file is being thrown away anyway
                 self._writer.close()
-        if self._atomic is not None:
+        if self._atomic is not None and self._own:
             self._atomic.discard()
 
     def __enter__(self) -> PointWriter:
@@ -264,7 +228,7 @@ class PointWriter:
 
 
 def write_points(
-    dest: str | Path,
+    dest: str | Path | AtomicFile,
     lon: np.ndarray,
     lat: np.ndarray,
     attrs: pa.Table | None = None,

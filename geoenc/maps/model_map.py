@@ -119,7 +119,7 @@ def map_model(
     ``argmax`` (the default when no class is chosen) one uint16 band of class indices with a colour table
     and the class names in the ``classes`` tag. Regression: one band of predicted values.
     """
-    from geoenc.io.write import check_output
+    from geoenc.io.atomic import check_output
     from geoenc.models import load_model
 
     check_output(dest, overwrite)
@@ -198,7 +198,7 @@ def map_encoder(
 ) -> MapResult:
     """Write one dimension of a position encoding over a grid (how an encoder's scales are usually shown)."""
     from geoenc.encoders import get_encoder
-    from geoenc.io.write import check_output
+    from geoenc.io.atomic import check_output
 
     check_output(dest, overwrite)
     if png is not None:
@@ -255,7 +255,7 @@ def quicklook(
     import matplotlib.pyplot as plt
     import rasterio
 
-    from geoenc.io.write import AtomicFile
+    from geoenc.io.atomic import AtomicFile
 
     with rasterio.open(tif) as ds:
         scale = max(1, int(np.ceil(ds.width / max_width)))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geoenc.io.write import AtomicFile
+from geoenc.io.atomic import AtomicFile
 
 # ArcGIS-like palette: cold (blue) … not significant (grey) … hot (red)
 BIN_STYLE = {

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from geoenc.errors import UsageError
-from geoenc.io.write import AtomicFile
+from geoenc.io.atomic import AtomicFile
 
 #: refuse grids larger than this many cells × bands unless the caller raises the limit
 DEFAULT_MAX_CELLS = 2_000_000_000
