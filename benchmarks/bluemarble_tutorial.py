@@ -243,7 +243,8 @@ def fewshot(cities: Path, work: Path, args) -> dict:
     import pyarrow.parquet as pq
     import torch
 
-    from geoenc.pretrain import PretrainConfig, pretrain, stratified_fraction
+    from geoenc.models.data import stratified_fraction
+    from geoenc.pretrain import PretrainConfig, pretrain
     from geoenc.training import PointData
 
     torch.set_num_threads(1)

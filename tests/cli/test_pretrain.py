@@ -215,7 +215,7 @@ def test_train_from_pretrained_frozen_keeps_the_encoder(cli, data_file, pretrain
     tuned = load_model(out).model.location.state_dict()
     original = load_model(pretrained).model.location.state_dict()
     assert all(torch.equal(tuned[k], original[k]) for k in original)
-    from geoenc.pretrain import stratified_fraction
+    from geoenc.models.data import stratified_fraction
 
     labels = toy_table(96)[2].column("hemisphere").to_pylist()
     assert load_model(out).config["n_train"] == len(stratified_fraction(labels, 0.5, seed=0))
