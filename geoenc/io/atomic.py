@@ -41,6 +41,15 @@ LEGACY_MODEL_ENTRIES = frozenset(
 PathLike = str | os.PathLike[str]
 
 
+def _paths(inputs: Iterable[object]) -> list[Path]:
+    """The inputs that are files on disk (not stdin, bytes, file objects or URLs)."""
+    return [
+        Path(os.fspath(i))
+        for i in inputs
+        if isinstance(i, (str, os.PathLike)) and str(i) != "-" and "://" not in str(i)
+    ]
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -71,7 +80,7 @@ def _is_within(inner: Path, outer: Path) -> bool:
         return False
 
 
-def check_output(dest: PathLike, overwrite: bool, *, inputs: Iterable[PathLike] = ()) -> None:
+def check_output(dest: PathLike, overwrite: bool, *, inputs: Iterable[object] = ()) -> None:
     """Refuse a file destination that cannot or may not be written (before any work is done).
 
     ``-`` (stdout) and existing special files are always accepted. A regular file that exists needs
@@ -84,8 +93,8 @@ def check_output(dest: PathLike, overwrite: bool, *, inputs: Iterable[PathLike] 
         return
     if path.is_dir():
         raise OutputError(f"output {str(path)!r} is a directory: give a file name")
-    for src in inputs:
-        if str(src) != "-" and _same_file(path, Path(src)):
+    for src in _paths(inputs):
+        if _same_file(path, src):
             raise OutputError(f"output {str(path)!r} is also an input of this command: write to another file")
     if path.exists() and not overwrite:
         raise OutputError(f"output {str(path)!r} already exists: pass --overwrite to replace it")
@@ -117,7 +126,7 @@ def is_geoenc_dir(path: PathLike) -> bool:
     return isinstance(cfg, dict) and "format_version" in cfg and "geoenc_version" in cfg
 
 
-def check_output_dir(dest: PathLike, overwrite: bool, *, inputs: Iterable[PathLike] = (), resume: bool = False) -> None:
+def check_output_dir(dest: PathLike, overwrite: bool, *, inputs: Iterable[object] = (), resume: bool = False) -> None:
     """Refuse a folder destination that cannot or may not be written (see :class:`AtomicDir`).
 
     ``resume`` accepts the existing folder of an interrupted run without ``overwrite``.
@@ -136,8 +145,8 @@ def check_output_dir(dest: PathLike, overwrite: bool, *, inputs: Iterable[PathLi
         raise OutputError(
             f"output {str(out)!r} is the working folder or holds it: give a new folder name, e.g. -o model/"
         )
-    for src in inputs:
-        if str(src) != "-" and Path(src).exists() and _is_within(Path(src), out):
+    for src in _paths(inputs):
+        if src.exists() and _is_within(src, out):
             raise OutputError(
                 f"output folder {str(out)!r} holds {str(src)!r}, an input of this command: "
                 "write the model to another folder"
@@ -178,7 +187,7 @@ class AtomicFile(_Transaction):
     ``path`` is where to write. Use as a context manager to commit on success and discard on error.
     """
 
-    def __init__(self, dest: PathLike, overwrite: bool = False, *, inputs: Iterable[PathLike] = ()) -> None:
+    def __init__(self, dest: PathLike, overwrite: bool = False, *, inputs: Iterable[object] = ()) -> None:
         check_output(dest, overwrite, inputs=inputs)
         self.dest = Path(dest)
         self.overwrite = overwrite
@@ -216,7 +225,7 @@ class AtomicDir(_Transaction):
     """
 
     def __init__(
-        self, dest: PathLike, overwrite: bool = False, *, inputs: Iterable[PathLike] = (), resume: bool = False
+        self, dest: PathLike, overwrite: bool = False, *, inputs: Iterable[object] = (), resume: bool = False
     ) -> None:
         check_output_dir(dest, overwrite, inputs=inputs, resume=resume)
         self.dest = Path(dest)
@@ -253,9 +262,9 @@ class Outputs(_Transaction):
     :class:`AtomicFile`/:class:`AtomicDir` to write through. Two outputs with the same path are refused.
     """
 
-    def __init__(self, overwrite: bool = False, *, inputs: Iterable[PathLike] = ()) -> None:
+    def __init__(self, overwrite: bool = False, *, inputs: Iterable[object] = ()) -> None:
         self.overwrite = overwrite
-        self.inputs = [str(i) for i in inputs]
+        self.inputs = list(inputs)
         self._items: list[AtomicFile | AtomicDir] = []
         self._seen: dict[str, str] = {}
 
@@ -297,7 +306,9 @@ def atomic_dir(dest: PathLike, overwrite: bool = False, **kw: object) -> Iterato
         yield d.path
 
 
-def open_target(dest: PathLike | AtomicFile, overwrite: bool = False) -> tuple[AtomicFile, bool]:
+def open_target(
+    dest: PathLike | AtomicFile, overwrite: bool = False, inputs: Iterable[object] = ()
+) -> tuple[AtomicFile, bool]:
     """The :class:`AtomicFile` to write ``dest`` through, and whether the caller owns it (commits it).
 
     Writers take either a path (they make, commit or discard their own temporary file) or an
@@ -305,4 +316,4 @@ def open_target(dest: PathLike | AtomicFile, overwrite: bool = False) -> tuple[A
     """
     if isinstance(dest, AtomicFile):
         return dest, False
-    return AtomicFile(dest, overwrite), True
+    return AtomicFile(dest, overwrite, inputs=inputs), True

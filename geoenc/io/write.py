@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,7 @@ class PointWriter:
         layout: str = "list",
         metadata: Mapping[str, Any] | None = None,
         geometry: bool = True,
+        inputs: Iterable[object] = (),
     ):
         self.fmt = resolve_output_format(dest.dest if isinstance(dest, AtomicFile) else dest, fmt)
         if layout not in LAYOUTS:
@@ -99,7 +100,8 @@ class PointWriter:
         if self.fmt == "csv":
             layout = "columns"
         self.layout = layout
-        self.metadata = dict(metadata or {})
+        #: provenance written under the ``geoenc`` key; may still change until :meth:`close` (e.g. metrics)
+        self.metadata: dict[str, Any] = dict(metadata or {})
         self.geometry = geometry and self.fmt == "parquet"
         self.dest = str(dest.dest if isinstance(dest, AtomicFile) else dest)
         self.rows = 0
@@ -114,7 +116,7 @@ class PointWriter:
             self._own = False
             self._sink = pa.PythonFile(sys.stdout.buffer, mode="w")
         else:
-            self._atomic, self._own = open_target(dest, overwrite)
+            self._atomic, self._own = open_target(dest, overwrite, inputs)
             self._sink = str(self._atomic.path)
 
     # -- building one batch's table ----------------------------------------------------------------
@@ -201,9 +203,27 @@ class PointWriter:
             self._schema = schema
             self._writer = pacsv.CSVWriter(self._sink, schema)
 
+    def _finalise_metadata(self) -> None:
+        """Write the provenance as it stands at the end (metrics known only after the last batch).
+
+        Parquet keeps key-value metadata in the footer, written at close; the Arrow schema stored there
+        (``ARROW:schema``) is replaced too, so readers that use it see the final metadata as well.
+        """
+        if self.fmt != "parquet" or self._schema is None:
+            return
+        final = self._schema_metadata(self._schema)
+        if final.metadata == self._schema.metadata:
+            return
+        import base64
+
+        meta = {k.decode(): v.decode() for k, v in final.metadata.items()}
+        meta["ARROW:schema"] = base64.b64encode(final.serialize().to_pybytes()).decode()
+        self._writer.add_key_value_metadata(meta)
+
     def close(self) -> None:
         if self._writer is None:
             raise OutputError("nothing was written: the input had no points")
+        self._finalise_metadata()
         self._writer.close()
         if self._atomic is None:
             sys.stdout.buffer.flush()
