@@ -317,3 +317,25 @@ def open_target(
     if isinstance(dest, AtomicFile):
         return dest, False
     return AtomicFile(dest, overwrite, inputs=inputs), True
+
+
+@contextlib.contextmanager
+def writing(dest: PathLike | AtomicFile, overwrite: bool = False, inputs: Iterable[object] = ()) -> Iterator[Path]:
+    """``with writing(dest) as tmp:`` write the file at ``tmp``; it replaces ``dest`` when the block succeeds.
+
+    ``dest`` is a path, or an :class:`AtomicFile` of an :class:`Outputs` group (then the group commits it).
+    """
+    atomic, own = open_target(dest, overwrite, inputs)
+    try:
+        yield atomic.path
+    except BaseException:
+        if own:
+            atomic.discard()
+        raise
+    if own:
+        atomic.commit()
+
+
+def dest_path(dest: PathLike | AtomicFile) -> Path:
+    """Where an output ends up (the destination of an :class:`AtomicFile`, or the path itself)."""
+    return dest.dest if isinstance(dest, AtomicFile) else Path(dest)

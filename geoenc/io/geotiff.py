@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from geoenc.errors import OutputError, UsageError
-from geoenc.io.atomic import AtomicFile
+from geoenc.io.atomic import AtomicFile, dest_path, writing
 
 TILE = 256
 
 
 def write_geotiff(
-    path: str | Path,
+    path: str | Path | AtomicFile,
     bands: Sequence[np.ndarray],
     names: Sequence[str],
     bounds: tuple[float, float, float, float] | None = None,
@@ -82,9 +82,8 @@ def write_geotiff(
     }
     if compress in ("deflate", "zstd", "lzw"):
         profile["predictor"] = 3 if dtype.kind == "f" else 2
-    atomic = AtomicFile(path, overwrite)
     try:
-        with rasterio.open(atomic.path, "w", **profile) as dst:
+        with writing(path, overwrite) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             for i, (arr, name) in enumerate(zip(arrays, names, strict=False), start=1):
                 dst.write(arr.astype(dtype, copy=False), i)
                 dst.set_band_description(i, str(name))
@@ -94,10 +93,5 @@ def write_geotiff(
                     dst.build_overviews(factors, Resampling.average)
                     dst.update_tags(ns="rio_overview", resampling="average")
     except rasterio.errors.RasterioError as exc:
-        atomic.discard()
         raise OutputError(f"cannot write GeoTIFF {str(path)!r}: {exc}") from None
-    except BaseException:
-        atomic.discard()
-        raise
-    atomic.commit()
-    return Path(path)
+    return dest_path(path)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from geoenc.errors import UsageError
-from geoenc.io.atomic import AtomicFile
+from geoenc.io.atomic import AtomicFile, open_target
 
 #: refuse grids larger than this many cells × bands unless the caller raises the limit
 DEFAULT_MAX_CELLS = 2_000_000_000
@@ -90,7 +90,7 @@ class GridWriter:
 
     def __init__(
         self,
-        dest: str | Path,
+        dest: str | Path | AtomicFile,
         grid: Grid,
         names: list[str],
         *,
@@ -104,7 +104,7 @@ class GridWriter:
         import rasterio
 
         self.grid = grid
-        self.atomic = AtomicFile(dest, overwrite)
+        self.atomic, self._own = open_target(dest, overwrite)
         tiled = grid.width >= 256 and grid.height >= 256
         profile = dict(
             driver="GTiff",
@@ -145,13 +145,15 @@ class GridWriter:
                 nearest = self.ds.dtypes[0].startswith("uint") or self.ds.dtypes[0].startswith("int")
                 self.ds.build_overviews(factors, Resampling.nearest if nearest else Resampling.average)
         self.ds.close()
-        self.atomic.commit()
+        if self._own:
+            self.atomic.commit()
 
     def abort(self) -> None:
         try:
             self.ds.close()
         finally:
-            self.atomic.discard()
+            if self._own:
+                self.atomic.discard()
 
     def __enter__(self) -> GridWriter:
         return self
