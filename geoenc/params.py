@@ -54,5 +54,5 @@ def check_number(owner: Any, name: str, *, lo: float, hi: float, lo_open: bool =
     ok = ok and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     if not ok:
         rng = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-        raise ParameterError(f"{name}={v!r} must be a finite number in {rng}")
+        raise ParameterError(f"--{name.replace('_', '-')} must be a finite number in {rng}, got {v!r}")
     setattr(owner, name, float(v))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -9,11 +10,19 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from geoenc.cli.errors import exit_code_for
+from geoenc.cli.errors import Terminated, exit_code_for
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 class GeoencGroup(TyperGroup):
     """Runs a command and turns every failure into one line on stderr plus an exit code."""
+
+    def _command_name(self, argv: list[str]) -> str:
+        """The subcommand the user called (the first argument that names one), for the help hint."""
+        return next((a for a in argv if a in self.commands), "")
 
     def main(
         self,
@@ -24,7 +33,13 @@ class GeoencGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        command = next((a for a in argv if not a.startswith("-")), "")
+        command = self._command_name(argv)
+        previous = None
+        if standalone_mode:  # SIGTERM cleans up like Ctrl-C (no half-written files left behind)
+            try:
+                previous = signal.signal(signal.SIGTERM, _terminate)
+            except ValueError:  # not the main thread
+                previous = None
         try:
             rv = super().main(
                 args=argv, prog_name=prog_name or "geoenc", complete_var=complete_var, standalone_mode=False, **extra
@@ -36,7 +51,14 @@ class GeoencGroup(TyperGroup):
             if isinstance(exc, SystemExit):
                 raise
             code = exit_code_for(exc, command)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         if standalone_mode:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                exit_code_for(BrokenPipeError())
             sys.exit(code)
         return code
 
@@ -46,7 +68,7 @@ app = typer.Typer(
     cls=GeoencGroup,
     help="Location encoders, location models and geo-bias scores for geographic points.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

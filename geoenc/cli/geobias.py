@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from geoenc.cli import options as o
-from geoenc.cli.progress import note, progress_bar
+from geoenc.cli.progress import json_safe, note, progress_bar
 
 RADIUS_KM = (
     318.55  # = geoenc.metrics.ssi.DEFAULT_RADIUS_KM rounded (0.05 rad); not imported: keeps `geoenc` startup light
@@ -35,26 +35,15 @@ Report = Annotated[
 ]
 
 
-def _clean(obj):
-    """NaN/inf → None so that --json prints valid JSON."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def _f(x: float | None, digits: int = 3) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-def _print_tables(summaries: list[dict]) -> None:
+def _print_tables(summaries: list[dict], to_stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, width=max(130, Console().width))
+    console = Console(highlight=False, width=max(130, Console().width), stderr=to_stderr)
     t = Table(title="Geo-bias (SSI: mean over low-performance centres, higher = less random)")
     for col in (
         "file",
@@ -102,9 +91,11 @@ def _print_tables(summaries: list[dict]) -> None:
         console.print(lt)
 
 
+@o.points_input
 def geobias(
     preds: PredsArg,
     output: Report,
+    points: o.PointsInput,
     value: Annotated[
         str | None,
         typer.Option("--value", help="A 0/1 performance column (1 = good), e.g. hit@1 (default when present)."),
@@ -172,13 +163,6 @@ def geobias(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (one object per file).")] = False,
     overwrite: o.Overwrite = False,
     output_format: o.OutputFormat = None,
-    format: o.InputFormat = None,
-    lon_col: o.LonCol = None,
-    lat_col: o.LatCol = None,
-    geometry_col: o.GeometryCol = None,
-    crs: o.Crs = None,
-    centroid: o.Centroid = False,
-    wrap_lon: o.WrapLon = False,
     quiet: o.Quiet = False,
 ) -> None:
     """Geo-bias of a model's per-point performance: SSI scores, Gi* hot spots, Moran's I, latitude bands.
@@ -189,7 +173,7 @@ def geobias(
     Example: geoenc geobias preds.parquet -o geobias.parquet --png hotspots.png
     """
     from geoenc.errors import UsageError
-    from geoenc.metrics.report import run_geobias
+    from geoenc.workflows.geobias import run_geobias
 
     if raster is None and cell_deg != 1.0:
         raise UsageError("--cell-deg needs --raster")
@@ -213,20 +197,18 @@ def geobias(
             cell_deg=cell_deg,
             png=png,
             overwrite=overwrite,
-            fmt=format,
+            fmt=points.format,
             output_format=output_format,
-            coord_options=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon),
+            coord_options=points.coords,
             progress=lambda src, done, total: update(done, total, file=Path(src).name),
             log=lambda msg: note(msg, quiet),
         )
-    summaries = [_clean(r.summary()) for r in results]
+    summaries = [json_safe(r.summary()) for r in results]
+    to_stderr = output == "-"  # stdout carries the report: the summary goes to stderr
     if as_json:
-        typer.echo(json.dumps(summaries, indent=2))
+        text = json.dumps(summaries, indent=2)
+        typer.echo(text, err=to_stderr)
     else:
-        _print_tables(summaries)
+        _print_tables(summaries, to_stderr)
     written = ", ".join(str(p) for p in (output, raster, png) if p is not None)
     note(f"geobias: {len(results)} file(s) scored → {written}", quiet)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("geobias")(geobias)

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from geoenc.errors import OutputError, UsageError
-from geoenc.io.atomic import AtomicFile, open_target
+from geoenc.io.atomic import AtomicFile, check_output, open_target
 from geoenc.io.formats import OUTPUT_FORMATS, check_format, format_from_path
 
 LAYOUTS = ("list", "columns")
@@ -94,6 +94,8 @@ class PointWriter:
         geometry: bool = True,
         inputs: Iterable[object] = (),
     ):
+        if not isinstance(dest, AtomicFile):
+            check_output(dest, overwrite, inputs=inputs)  # a bad destination is named before a bad format
         self.fmt = resolve_output_format(dest.dest if isinstance(dest, AtomicFile) else dest, fmt)
         if layout not in LAYOUTS:
             raise UsageError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUTS)}")

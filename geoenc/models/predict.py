@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from geoenc.errors import InputError, UsageError
+from geoenc.errors import InputError, ModelError, UsageError
 from geoenc.io.columns import column, list_column_to_matrix
 from geoenc.metrics.classification import (
     classification_metrics,
@@ -59,8 +59,8 @@ class Predictor:
         if prior is not None and model.task == "regression":
             raise UsageError("--prior fuses class probabilities: it needs a classification model")
         if model.task == "embedding":
-            raise UsageError(
-                f"model {model.path or ''} is a location encoder without a prediction head: use "
+            raise ModelError(
+                f"model {model.path or ''} has no prediction head (it is a location encoder): use "
                 "`geoenc encode --model` for its embeddings, or fine-tune it with `geoenc train --init`"
             )
         self.model, self.top, self.prior, self.label, self.batch_size = model, top, prior, label, batch_size

@@ -42,7 +42,7 @@ def test_every_command_is_registered(cli):
     assert res.exit_code == 0
     for name in COMMANDS:
         assert f" {name} " in res.stdout, name
-    assert COMMANDS == [
+    assert list(COMMANDS) == [
         "encode",
         "methods",
         "train",

@@ -9,11 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from geoenc.benchmark import BenchmarkConfig, resolve_baselines, resolve_methods, run_benchmark
 from geoenc.benchmark.baselines import fit_predict
 from geoenc.benchmark.report import markdown_table
 from geoenc.errors import UsageError
 from geoenc.io import write_points
+from geoenc.workflows.benchmark import BenchmarkConfig, resolve_baselines, resolve_methods, run_benchmark
 
 
 def _write(path, n, seed, regression=False):
