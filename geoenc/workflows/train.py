@@ -36,8 +36,16 @@ def train_files(
         check_output_dir(out_dir, overwrite, inputs=inputs, resume=resume)
     train_points = read_points(train_source, fmt, opts=coord_opts)
     val_points = read_points(val_source, fmt, opts=coord_opts) if val_source is not None else None
-    return train(config, train_points, val_points, progress=progress, out_dir=out_dir, overwrite=overwrite,
-                 resume=out_dir if resume else None, inputs=inputs)
+    return train(
+        config,
+        train_points,
+        val_points,
+        progress=progress,
+        out_dir=out_dir,
+        overwrite=overwrite,
+        resume=out_dir if resume else None,
+        inputs=inputs,
+    )
 
 
 def pretrain_file(
@@ -56,5 +64,12 @@ def pretrain_file(
     inputs: list[Any] = [str(source)] if isinstance(source, (str, os.PathLike)) else []
     check_output_dir(out_dir, overwrite, inputs=inputs, resume=resume)
     points = read_points(source, fmt, opts=coord_opts)
-    return pretrain(config, points, progress=progress, out_dir=out_dir, overwrite=overwrite,
-                    resume=out_dir if resume else None, inputs=inputs)
+    return pretrain(
+        config,
+        points,
+        progress=progress,
+        out_dir=out_dir,
+        overwrite=overwrite,
+        resume=out_dir if resume else None,
+        inputs=inputs,
+    )
