@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from geoenc.defaults import DEFAULT_METHOD
 from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
 from geoenc.params import check_number
 from geoenc.pretrain.objectives import CLIP_INIT_TEMPERATURE, OBJECTIVES
@@ -32,7 +33,7 @@ class PretrainConfig:
     """
 
     features: str | None = None
-    method: str = "sphereM"
+    method: str = DEFAULT_METHOD
     method_params: dict[str, Any] = field(default_factory=dict)
     net: str | None = None
     net_params: dict[str, Any] = field(default_factory=dict)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from geoenc.defaults import DEFAULT_METHOD
 from geoenc.errors import InputError, ParameterError, UnknownNameError, did_you_mean
 from geoenc.params import check_number
 
@@ -52,7 +53,7 @@ class TrainConfig:
     """
 
     label: str | None = None
-    method: str = "sphereM"
+    method: str = DEFAULT_METHOD
     method_params: dict[str, Any] = field(default_factory=dict)
     net: str | None = None
     net_params: dict[str, Any] = field(default_factory=dict)
