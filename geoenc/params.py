@@ -8,6 +8,7 @@ Shared by the registries of encoders and nets, which wrap the ``ValueError`` rai
 from __future__ import annotations
 
 import math
+import types
 import typing
 from typing import Any
 
@@ -23,7 +24,7 @@ def parse_text(value: str, typ: Any) -> Any:
     Raises ValueError if it is not one.
     """
     origin, args = typing.get_origin(typ), typing.get_args(typ)
-    if origin is typing.Union or str(origin) == "types.UnionType":
+    if origin is typing.Union or origin is types.UnionType:
         if value.strip().lower() in ("none", "null", ""):
             return None
         return parse_text(value, next(a for a in args if a is not type(None)))

@@ -19,7 +19,7 @@ PKG = Path(__file__).resolve().parents[1] / "geoenc"
 LAYERS = [
     ["_version", "errors"],
     ["defaults", "params", "threads"],
-    ["device", "provenance"],
+    ["registry", "device", "provenance"],
     ["io"],
     ["encoders", "nets", "metrics", "maps"],
     ["models"],
