@@ -51,8 +51,9 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-MODULE_NAMES = {".".join(p.relative_to(PKG.parent).with_suffix("").parts).removesuffix(".__init__")
-                for p in PKG.rglob("*.py")}
+MODULE_NAMES = {
+    ".".join(p.relative_to(PKG.parent).with_suffix("").parts).removesuffix(".__init__") for p in PKG.rglob("*.py")
+}
 
 
 def _imports(path: Path, module: str) -> list[tuple[str, int, bool]]:
@@ -114,16 +115,14 @@ def test_imports_only_run_downward(module):
 
 
 def test_no_import_cycles_at_module_level():
-    graph = {
-        m: {n for n, _, top in _imports(p, m) if top and n in MODULES and n != m} for m, p in MODULES.items()
-    }
+    graph = {m: {n for n, _, top in _imports(p, m) if top and n in MODULES and n != m} for m, p in MODULES.items()}
     state: dict[str, int] = {}
 
     def visit(m: str, stack: list[str]) -> None:
         state[m] = 1
         for n in graph[m]:
             if state.get(n) == 1:
-                cycle = stack[stack.index(n) :] + [n]
+                cycle = [*stack[stack.index(n) :], n]
                 raise AssertionError("import cycle: " + " → ".join(cycle))
             if n not in state:
                 visit(n, [*stack, n])

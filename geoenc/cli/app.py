@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from geoenc.cli.errors import Terminated, exit_code_for
 
@@ -17,7 +17,22 @@ def _terminate(signum: int, frame: Any) -> None:
     raise Terminated
 
 
-class GeoencGroup(TyperGroup):
+class _FlagHelp:
+    """Flags (``--help``, typer's completion options …) are shown without a value placeholder."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and not getattr(param, "metavar", None):
+                param.metavar = " "
+        return params
+
+
+class GeoencCommand(_FlagHelp, TyperCommand):
+    """A command whose help lists -h/--help as a flag."""
+
+
+class GeoencGroup(_FlagHelp, TyperGroup):
     """Runs a command and turns every failure into one line on stderr plus an exit code."""
 
     def _command_name(self, argv: list[str]) -> str:

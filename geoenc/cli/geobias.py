@@ -25,12 +25,13 @@ PredsArg = Annotated[
 ]
 Report = Annotated[
     str,
-    typer.Option(
+    o.option(
         "--output",
         "-o",
+        metavar="PATH",
         help="Per-point report, GeoParquet (.parquet) or CSV; with several PREDS one file per input "
         "(report.<input>.parquet).",
-        rich_help_panel="Output",
+        panel="Output",
     ),
 ]
 
@@ -98,69 +99,83 @@ def geobias(
     points: o.PointsInput,
     value: Annotated[
         str | None,
-        typer.Option("--value", help="A 0/1 performance column (1 = good), e.g. hit@1 (default when present)."),
+        o.option(
+            "--value", metavar="COLUMN", help="A 0/1 performance column (1 = good), e.g. hit@1 (default when present)."
+        ),
     ] = None,
     error: Annotated[
         str | None,
-        typer.Option(
-            "--error", help="A continuous error column, e.g. abs_error (default without hit@1); needs --threshold."
+        o.option(
+            "--error",
+            metavar="COLUMN",
+            help="A continuous error column, e.g. abs_error (default without hit@1); needs --threshold.",
         ),
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option("--threshold", help="Low performance = error above this (in the error column's unit)."),
+        o.option("--threshold", metavar="X", help="Low performance = error above this (in the error column's unit)."),
     ] = None,
     radius_km: Annotated[
         float,
-        typer.Option(
-            "--radius-km", help="SSI neighbourhood radius (default 0.05 rad, as in the TorchSpatial results)."
+        o.option(
+            "--radius-km",
+            metavar="KM",
+            help="SSI neighbourhood radius (default 0.05 rad, as in the TorchSpatial results).",
         ),
     ] = RADIUS_KM,
-    k: Annotated[int, typer.Option("--k", help="SSI neighbourhood: at most this many nearest points.")] = 400,
-    gi_k: Annotated[int, typer.Option("--gi-k", help="Gi* and Moran's I: k nearest neighbours.")] = 8,
+    k: Annotated[int, o.option("--k", metavar="N", help="SSI neighbourhood: at most this many nearest points.")] = 400,
+    gi_k: Annotated[int, o.option("--gi-k", metavar="N", help="Gi* and Moran's I: k nearest neighbours.")] = 8,
     band_km: Annotated[
         float | None,
-        typer.Option("--band-km", help="Gi*: distance-band weights of this radius instead of k nearest neighbours."),
+        o.option(
+            "--band-km", metavar="KM", help="Gi*: distance-band weights of this radius instead of k nearest neighbours."
+        ),
     ] = None,
-    fdr: Annotated[bool, typer.Option("--fdr", help="Gi* bins from Benjamini–Hochberg adjusted p-values.")] = False,
+    fdr: Annotated[bool, o.flag("--fdr", help="Gi* bins from Benjamini–Hochberg adjusted p-values.")] = False,
     centres: Annotated[
         str,
-        typer.Option(
-            "--ssi-centres", help="SSI at low-performance points (low, the paper's summary) or at every point (all)."
+        o.option(
+            "--ssi-centres",
+            metavar="low|all",
+            help="SSI at low-performance points (low, the paper's summary) or at every point (all).",
         ),
     ] = "low",
     baseline: Annotated[
         int,
-        typer.Option(
-            "--baseline", help="Also SSI of N random permutations of the outcome over the same points (a chance level)."
+        o.option(
+            "--baseline",
+            metavar="N",
+            help="Also SSI of N random permutations of the outcome over the same points (a chance level).",
         ),
     ] = 0,
     seed: o.Seed = 0,
     jobs: Annotated[
-        int,
-        typer.Option(
+        int | None,
+        o.option(
             "--jobs",
             "-j",
-            help="Processes for SSI (-1 = all CPU cores); results do not depend on it.",
-            rich_help_panel="Compute",
+            metavar="N",
+            panel="Compute",
+            help="Processes for SSI (default: --threads; -1 = all CPU cores); results do not depend on it.",
         ),
-    ] = -1,
+    ] = None,
     raster: Annotated[
         str | None,
-        typer.Option(
+        o.option(
             "--raster",
+            metavar="PATH",
             help="Also write a GeoTIFF: mean Gi* z, low-performance rate and count per cell.",
-            rich_help_panel="Output",
+            panel="Output",
         ),
     ] = None,
     cell_deg: Annotated[
-        float, typer.Option("--cell-deg", help="Raster cell size in degrees.", rich_help_panel="Output")
+        float, o.option("--cell-deg", metavar="DEG", help="Raster cell size in degrees.", panel="Output")
     ] = 1.0,
     png: Annotated[
         str | None,
-        typer.Option("--png", help="Also write a PNG map of hot and cold spots.", rich_help_panel="Output"),
+        o.option("--png", metavar="PATH", help="Also write a PNG map of hot and cold spots.", panel="Output"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (one object per file).")] = False,
+    as_json: Annotated[bool, o.flag("--json", help="Print the summary as JSON (one object per file).")] = False,
     overwrite: o.Overwrite = False,
     output_format: o.OutputFormat = None,
     quiet: o.Quiet = False,
@@ -173,6 +188,7 @@ def geobias(
     Example: geoenc geobias preds.parquet -o geobias.parquet --png hotspots.png
     """
     from geoenc.errors import UsageError
+    from geoenc.threads import get_threads
     from geoenc.workflows.geobias import run_geobias
 
     if raster is None and cell_deg != 1.0:
@@ -192,7 +208,7 @@ def geobias(
             centres=centres,
             baseline=baseline,
             seed=seed,
-            n_jobs=jobs,
+            n_jobs=get_threads() if jobs is None else jobs,
             raster=raster,
             cell_deg=cell_deg,
             png=png,

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from geoenc._version import __version__
-from geoenc.cli.app import app
+from geoenc.cli.app import GeoencCommand, app
 from geoenc.cli.errors import set_debug
 from geoenc.cli.options import flag, option
 
@@ -64,7 +64,7 @@ def _root(
 
 
 for _name, (_module, _function) in COMMANDS.items():
-    app.command(_name)(getattr(importlib.import_module(f"geoenc.cli.{_module}"), _function))
+    app.command(_name, cls=GeoencCommand)(getattr(importlib.import_module(f"geoenc.cli.{_module}"), _function))
 
 
 def main() -> None:

@@ -26,18 +26,17 @@ def pretrain(
     ],
     output: Annotated[
         str,
-        typer.Option(
-            "--output", "-o", metavar="PRETRAINED_DIR", help="Model directory to write.", rich_help_panel="Output"
-        ),
+        o.option("--output", "-o", metavar="PRETRAINED_DIR", help="Model directory to write.", panel="Output"),
     ],
     points: o.PointsInput,
     features: Annotated[
         str,
-        typer.Option(
+        o.option(
             "--features",
+            metavar="COLUMN",
             help="List column of the other modality (image embeddings, "
             "covariates …): the same number of values in every row.",
-            rich_help_panel=_P,
+            panel=_P,
         ),
     ],
     method: Annotated[
@@ -47,10 +46,11 @@ def pretrain(
     param: o.Params = None,
     net: Annotated[
         str | None,
-        typer.Option(
+        o.option(
             "--net",
+            metavar="NAME",
             help="Net after the encoder: ffn, fcnet, siren, linear (default: the encoder's own).",
-            rich_help_panel="Model",
+            panel="Model",
         ),
     ] = None,
     net_param: o.NetParams = None,
@@ -58,6 +58,7 @@ def pretrain(
         str,
         _opt(
             "--objective",
+            metavar="NAME",
             help="mc-bld (CSP: in-batch + random-location + SimCSE dropout terms), "
             "mc (in-batch softmax), nce (sigmoid vs in-batch and random locations), mse "
             "(regress the features), clip (symmetric CLIP loss, learnable temperature).",
@@ -84,25 +85,30 @@ def pretrain(
     random_negatives: Annotated[
         int | None,
         _opt(
-            "--random-negatives", help="Random locations per batch as negatives (mc-bld, nce; default: the batch size)."
+            "--random-negatives",
+            metavar="N",
+            help="Random locations per batch as negatives (mc-bld, nce; default: the batch size).",
         ),
     ] = None,
     random_extent: Annotated[
         str,
         _opt(
             "--random-extent",
+            metavar="sphere|data",
             help="Where random-location negatives come from: sphere "
             "(uniform on the globe, as in CSP) or data (uniform inside the data's lon/lat "
             "bounding box: better for a regional data set).",
         ),
     ] = "sphere",
-    projection_hidden: Annotated[int, _opt("--projection-hidden", help="Width of the feature projection MLP.")] = 256,
-    epochs: Annotated[int, _opt("--epochs", help="Epochs.")] = 30,
+    projection_hidden: Annotated[
+        int, _opt("--projection-hidden", metavar="N", help="Width of the feature projection MLP.")
+    ] = 256,
+    epochs: Annotated[int, _opt("--epochs", metavar="N", help="Epochs.")] = 30,
     batch_size: Annotated[
-        int, _opt("--batch-size", help="Points per batch (also the number of in-batch negatives + 1).")
+        int, _opt("--batch-size", metavar="N", help="Points per batch (also the number of in-batch negatives + 1).")
     ] = 512,
-    lr: Annotated[float, _opt("--lr", help="AdamW learning rate.")] = 1e-3,
-    weight_decay: Annotated[float, _opt("--weight-decay", help="AdamW weight decay.")] = 1e-4,
+    lr: Annotated[float, _opt("--lr", metavar="LR", help="AdamW learning rate.")] = 1e-3,
+    weight_decay: Annotated[float, _opt("--weight-decay", metavar="WD", help="AdamW weight decay.")] = 1e-4,
     seed: Annotated[
         int, _opt("--seed", metavar="N", help="Seed for initialisation, batches and random negatives.")
     ] = 0,

@@ -45,17 +45,6 @@ def parse_crs(text: str):
         ) from None
 
 
-def is_lonlat_wgs84(crs) -> bool:
-    from pyproj import CRS
-
-    if crs is None:
-        return True
-    try:
-        return CRS.from_user_input(crs).equals(CRS("OGC:CRS84"), ignore_axis_order=False)
-    except Exception:  # noqa: BLE001 - anything odd is treated as "needs a transform"
-        return False
-
-
 @lru_cache(maxsize=16)
 def _transformer(crs_text: str):
     from pyproj import CRS, Transformer

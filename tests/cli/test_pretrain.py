@@ -168,16 +168,7 @@ def test_missing_input_and_output_folder(cli, data_file, tmp_path):
     assert res.exit_code == 1 and "does not exist" in res.stderr
 
 
-# -- fine-tuning through `geoenc train --init` (runs once the train command has the options) ---------------
-def _train_has_init() -> bool:
-    from geoenc.training import TrainConfig
-
-    return all(hasattr(TrainConfig(), k) for k in ("init", "freeze_encoder", "train_fraction"))
-
-
-needs_init = pytest.mark.skipif(not _train_has_init(), reason="geoenc train has no --init/--freeze-encoder yet")
-
-
+# -- fine-tuning through `geoenc train --init` -------------------------------------------------------------
 @pytest.fixture
 def pretrained(cli, data_file, tmp_path) -> Path:
     out = tmp_path / "pre"
@@ -185,7 +176,6 @@ def pretrained(cli, data_file, tmp_path) -> Path:
     return out
 
 
-@needs_init
 def test_train_from_pretrained_frozen_keeps_the_encoder(cli, data_file, pretrained, tmp_path):
     out = tmp_path / "ft"
     res = cli(
@@ -221,7 +211,6 @@ def test_train_from_pretrained_frozen_keeps_the_encoder(cli, data_file, pretrain
     assert load_model(out).config["n_train"] == len(stratified_fraction(labels, 0.5, seed=0))
 
 
-@needs_init
 @pytest.mark.parametrize(
     "args, text",
     [
@@ -237,7 +226,6 @@ def test_train_with_an_incompatible_init_dir(cli, data_file, pretrained, tmp_pat
     assert not out.exists()
 
 
-@needs_init
 def test_train_with_an_init_dir_that_is_not_a_model(cli, data_file, tmp_path):
     res = cli(
         "train",
@@ -256,7 +244,6 @@ def test_train_with_an_init_dir_that_is_not_a_model(cli, data_file, tmp_path):
     assert res.exit_code == 1 and "config.json" in res.stderr and not (tmp_path / "ft").exists()
 
 
-@needs_init
 def test_train_init_defaults_to_the_pretrained_encoder_and_net(cli, data_file, pretrained, tmp_path):
     out = tmp_path / "ft"
     res = cli("train", data_file, "--label", "hemisphere", "--epochs", "1", "--init", pretrained, "-o", out)
@@ -265,7 +252,6 @@ def test_train_init_defaults_to_the_pretrained_encoder_and_net(cli, data_file, p
     assert cfg["encoder"]["name"] == "xyz" and cfg["net"]["params"]["hidden"] == 16
 
 
-@needs_init
 def test_freeze_without_init_is_a_usage_error(cli, data_file, tmp_path):
     res = cli("train", data_file, "--label", "hemisphere", "--freeze-encoder", "-o", tmp_path / "ft")
     assert res.exit_code == 2 and "--init" in res.stderr and not (tmp_path / "ft").exists()
