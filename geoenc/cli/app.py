@@ -32,8 +32,22 @@ class GeoencCommand(_FlagHelp, TyperCommand):
     """A command whose help lists -h/--help as a flag."""
 
 
+class _Interrupted(Exception):
+    """Ctrl-C or SIGTERM inside a command; typer would turn a KeyboardInterrupt into a silent exit 130."""
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        super().__init__(str(interrupt))
+        self.interrupt = interrupt
+
+
 class GeoencGroup(_FlagHelp, TyperGroup):
     """Runs a command and turns every failure into one line on stderr plus an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted(exc) from exc
 
     def _command_name(self, argv: list[str]) -> str:
         """The subcommand the user called (the first argument that names one), for the help hint."""
@@ -62,6 +76,8 @@ class GeoencGroup(_FlagHelp, TyperGroup):
             code = rv if isinstance(rv, int) else 0
         except typer.Exit as exc:
             code = exc.exit_code
+        except _Interrupted as exc:
+            code = exit_code_for(exc.interrupt, command)
         except BaseException as exc:
             if isinstance(exc, SystemExit):
                 raise
