@@ -149,6 +149,7 @@ def map_model(
         grid = make_grid(bbox, cell_deg, 1, max_cells)
         fn = lambda ll: predict(ll).reshape(-1, 1).astype(np.float32)  # noqa: E731
         kind, dtype, nodata, cmap = "regression", "float32", FLOAT_NODATA, None
+        units = None  # the label's unit is not recorded with the model
     else:
         all_names = list(model.classes or [])
 
@@ -164,6 +165,7 @@ def map_model(
             idx = np.asarray(picked)
             fn = lambda ll: predict(ll)[:, idx].astype(np.float32)  # noqa: E731
             kind, dtype, nodata, cmap = "probability", "float32", FLOAT_NODATA, None
+            units = ["1"] * len(names)  # probabilities: dimensionless
         else:
             if len(all_names) >= CLASS_NODATA:
                 raise UsageError(f"--argmax supports fewer than {CLASS_NODATA} classes")
@@ -171,9 +173,10 @@ def map_model(
             grid = make_grid(bbox, cell_deg, 1, max_cells)
             fn = lambda ll: predict(ll).argmax(axis=1).reshape(-1, 1).astype(np.uint16)  # noqa: E731
             kind, dtype, nodata, cmap = "argmax", "uint16", CLASS_NODATA, _colormap(len(all_names))
+            units = None
             tags["classes"] = json.dumps(all_names)
     with GridWriter(
-        dest, grid, names, dtype=dtype, nodata=nodata, overwrite=overwrite, tags=tags, colormap=cmap
+        dest, grid, names, dtype=dtype, nodata=nodata, overwrite=overwrite, tags=tags, colormap=cmap, units=units
     ) as writer:
         _walk(grid, fn, writer, progress)
     if png is not None:
