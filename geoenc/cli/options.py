@@ -11,7 +11,11 @@ from geoenc.io import CoordOptions
 
 # -- input -------------------------------------------------------------------------------------------
 InputArg = Annotated[
-    str, typer.Argument(metavar="INPUT", help="Points: GeoParquet, GeoJSON, CSV file, or - for stdin.")
+    str,
+    typer.Argument(
+        metavar="INPUT",
+        help="Points: GeoParquet, GeoJSON, CSV file, a URL (https, s3, gs, az/abfs; docs/formats.md), or - for stdin.",
+    ),
 ]
 InputFormat = Annotated[
     str | None,

@@ -224,8 +224,9 @@ def write_hotspot_raster(result: GeobiasResult, path: str | Path, cell_deg: floa
     grid = LonLatGrid.global_grid(cell_deg)
     agg = grid.aggregate(result.lon, result.lat, {"gi_z_mean": result.hot.z, "bad_rate": result.outcome.bad})
     names = ["gi_z_mean", "bad_rate", "count"]
+    units = [None, "1", None]  # bad_rate is a fraction
     return write_geotiff(
-        path, [agg[n] for n in names], names, transform=grid.transform, nodata=np.nan, overwrite=overwrite
+        path, [agg[n] for n in names], names, transform=grid.transform, nodata=np.nan, overwrite=overwrite, units=units
     )
 
 
@@ -263,6 +264,7 @@ def run_geobias(
     """
     import geoenc
     from geoenc.io import check_output, read_points, write_points
+    from geoenc.io.remote import display_source
     from geoenc.io.write import resolve_output_format
 
     if not inputs:
@@ -298,7 +300,7 @@ def run_geobias(
             points.lon,
             points.lat,
             outcome,
-            source=str(src),
+            source=display_source(src),  # a pre-signed URL's query string stays out of the report
             radius_km=radius_km,
             k=k,
             gi_k=gi_k,
