@@ -62,7 +62,11 @@ def panel_option(panel: str) -> Callable[..., Any]:
 
 # -- input -------------------------------------------------------------------------------------------
 InputArg = Annotated[
-    str, typer.Argument(metavar="INPUT", help="Points: GeoParquet, GeoJSON, CSV file, a URL, or - for stdin.")
+    str,
+    typer.Argument(
+        metavar="INPUT",
+        help="Points: GeoParquet, GeoJSON, CSV file, a URL (https, s3, gs, az/abfs; docs/formats.md), or - for stdin.",
+    ),
 ]
 _IN = "Input"
 

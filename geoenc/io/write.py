@@ -7,12 +7,15 @@ when stdout is a terminal).
 
 GeoParquet layout (see docs/formats.md): the input's attribute columns, float64 ``lon``/``lat``, the
 new columns (an embedding as ``fixed_size_list<float32>[D]``, or ``emb_0…`` with ``layout="columns"``),
-and a WKB ``geometry`` column described by ``geo`` metadata (version 1.1.0, OGC:CRS84). Provenance
-goes under the ``geoenc`` metadata key as JSON. Compression: zstd.
+a WKB ``geometry`` column described by ``geo`` metadata (version 1.1.0, OGC:CRS84), and the GeoParquet
+1.1 ``bbox`` covering column (struct of float64 xmin/ymin/xmax/ymax) that lets readers skip row groups
+by their statistics. The file-level ``bbox`` in ``geo`` is computed over all batches and written into
+the footer at close. Provenance goes under the ``geoenc`` metadata key as JSON. Compression: zstd.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import sys
@@ -28,6 +31,9 @@ from geoenc.io.atomic import AtomicFile, check_output, open_target
 from geoenc.io.formats import OUTPUT_FORMATS, check_format, format_from_path
 
 LAYOUTS = ("list", "columns")
+#: the GeoParquet 1.1 covering column written beside ``geometry``
+BBOX_COLUMN = "bbox"
+BBOX_FIELDS = ("xmin", "ymin", "xmax", "ymax")
 
 
 def _crs84_projjson() -> dict:
@@ -36,12 +42,23 @@ def _crs84_projjson() -> dict:
     return CRS("OGC:CRS84").to_json_dict()
 
 
-def geo_metadata(bbox: list[float] | None = None) -> dict:
-    """The GeoParquet 1.1 ``geo`` metadata for a WKB point column named ``geometry`` in OGC:CRS84."""
+def geo_metadata(bbox: list[float] | None = None, covering: str | None = None) -> dict:
+    """The GeoParquet 1.1 ``geo`` metadata for a WKB point column named ``geometry`` in OGC:CRS84.
+
+    ``bbox``: ``[xmin, ymin, xmax, ymax]`` of all points; ``covering``: the name of a bbox struct column.
+    """
     col: dict[str, Any] = {"encoding": "WKB", "geometry_types": ["Point"], "crs": _crs84_projjson()}
     if bbox is not None:
-        col["bbox"] = bbox
+        col["bbox"] = [float(v) for v in bbox]
+    if covering is not None:
+        col["covering"] = {"bbox": {f: [covering, f] for f in BBOX_FIELDS}}
     return {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": col}}
+
+
+def bbox_covering(lon: np.ndarray, lat: np.ndarray) -> pa.StructArray:
+    """The GeoParquet 1.1 bbox covering of points: a struct of float64 xmin/ymin/xmax/ymax (min = max)."""
+    x, y = pa.array(lon, pa.float64()), pa.array(lat, pa.float64())
+    return pa.StructArray.from_arrays([x, y, x, y], names=list(BBOX_FIELDS))
 
 
 def wkb_points(lon: np.ndarray, lat: np.ndarray) -> pa.Array:
@@ -73,6 +90,25 @@ def resolve_output_format(dest: str | Path, fmt: str | None) -> str:
             f"cannot tell the output format from {str(dest)!r}: use a .parquet or .csv name, or --output-format"
         )
     return found
+
+
+def _dictionary_columns(schema: pa.Schema) -> bool | list[str]:
+    """Parquet leaf columns to dictionary-encode: all but the bbox covering's (pyarrow's default otherwise).
+
+    The covering holds one distinct float per point: trying a dictionary on it only costs time (it doubled
+    the time to write a million random points; docs/formats.md).
+    """
+    if BBOX_COLUMN not in schema.names:
+        return True
+    import io
+
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_metadata(schema.remove_metadata(), buf)  # the Parquet leaf paths pyarrow will write
+    leaves = pq.read_metadata(io.BytesIO(buf.getvalue())).schema
+    prefix = f"{BBOX_COLUMN}."
+    return [leaves.column(i).path for i in range(len(leaves)) if not leaves.column(i).path.startswith(prefix)]
 
 
 class PointWriter:
@@ -107,6 +143,7 @@ class PointWriter:
         self.geometry = geometry and self.fmt == "parquet"
         self.dest = str(dest.dest if isinstance(dest, AtomicFile) else dest)
         self.rows = 0
+        self.bbox: list[float] | None = None  # [xmin, ymin, xmax, ymax] of the points written so far
         self._writer = None
         self._schema: pa.Schema | None = None
         if self.dest == "-":
@@ -136,6 +173,7 @@ class PointWriter:
                 new[name] = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
         if self.geometry:
             new["geometry"] = wkb_points(lon, lat)
+            new[BBOX_COLUMN] = bbox_covering(lon, lat)
         base = attrs if attrs is not None else None
         if base is not None:
             clash = [c for c in base.column_names if c in new]
@@ -170,7 +208,7 @@ class PointWriter:
         meta.pop(b"geo", None)
         meta.pop(b"pandas", None)
         if self.geometry:
-            meta[b"geo"] = json.dumps(geo_metadata()).encode()
+            meta[b"geo"] = json.dumps(geo_metadata(self.bbox, BBOX_COLUMN)).encode()
         if self.metadata:
             meta[b"geoenc"] = json.dumps(self.metadata, sort_keys=True, default=str).encode()
         return schema.with_metadata(meta)
@@ -192,13 +230,24 @@ class PointWriter:
                 ) from None
         self._writer.write_table(table if self.fmt == "csv" else table.replace_schema_metadata(self._schema.metadata))
         self.rows += table.num_rows
+        if self.geometry and table.num_rows:
+            self._grow_bbox(np.asarray(lon, np.float64), np.asarray(lat, np.float64))
+
+    def _grow_bbox(self, lon: np.ndarray, lat: np.ndarray) -> None:
+        box = [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())]
+        if self.bbox is not None:
+            old = self.bbox
+            box = [min(box[0], old[0]), min(box[1], old[1]), max(box[2], old[2]), max(box[3], old[3])]
+        self.bbox = box
 
     def _open(self, schema: pa.Schema) -> None:
         if self.fmt == "parquet":
             import pyarrow.parquet as pq
 
             self._schema = self._schema_metadata(schema)
-            self._writer = pq.ParquetWriter(self._sink, self._schema, compression="zstd")
+            self._writer = pq.ParquetWriter(
+                self._sink, self._schema, compression="zstd", use_dictionary=_dictionary_columns(self._schema)
+            )
         else:
             import pyarrow.csv as pacsv
 
@@ -206,7 +255,7 @@ class PointWriter:
             self._writer = pacsv.CSVWriter(self._sink, schema)
 
     def _finalise_metadata(self) -> None:
-        """Write the provenance as it stands at the end (metrics known only after the last batch).
+        """Write the metadata as it stands at the end: the file-level bbox and the provenance (metrics …).
 
         Parquet keeps key-value metadata in the footer, written at close; the Arrow schema stored there
         (``ARROW:schema``) is replaced too, so readers that use it see the final metadata as well.
@@ -216,8 +265,6 @@ class PointWriter:
         final = self._schema_metadata(self._schema)
         if final.metadata == self._schema.metadata:
             return
-        import base64
-
         meta = {k.decode(): v.decode() for k, v in final.metadata.items()}
         meta["ARROW:schema"] = base64.b64encode(final.serialize().to_pybytes()).decode()
         self._writer.add_key_value_metadata(meta)

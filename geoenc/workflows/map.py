@@ -164,7 +164,7 @@ def map_model(
             names = [str(model.label or "prediction")]
             grid = make_grid(bbox, cell_deg, 1, max_cells)
             fn = lambda ll: reduce(ll, lambda b: b.reshape(-1, 1), np.float32)  # noqa: E731
-            kind, dtype, nodata, cmap = "regression", "float32", FLOAT_NODATA, None
+            kind, dtype, nodata, cmap, units = "regression", "float32", FLOAT_NODATA, None, None
         else:
 
             def coarse() -> np.ndarray:
@@ -180,16 +180,17 @@ def map_model(
                 idx = torch.as_tensor(picked)
                 fn = lambda ll: reduce(ll, lambda b: b[:, idx.to(b.device)], np.float32)  # noqa: E731
                 kind, dtype, nodata, cmap = "probability", "float32", FLOAT_NODATA, None
+                units = ["1"] * len(names)  # probabilities: dimensionless
             else:
                 if len(all_names) >= CLASS_NODATA:
                     raise UsageError(f"--argmax supports fewer than {CLASS_NODATA} classes")
                 names = ["argmax class index"]
                 grid = make_grid(bbox, cell_deg, 1, max_cells)
                 fn = lambda ll: reduce(ll, lambda b: b.argmax(1).reshape(-1, 1), np.uint16)  # noqa: E731
-                kind, dtype, nodata = "argmax", "uint16", CLASS_NODATA
+                kind, dtype, nodata, units = "argmax", "uint16", CLASS_NODATA, None
                 cmap = {i: c for i, c in enumerate(class_colours(len(all_names)))}
                 tags["classes"] = json.dumps(all_names)
-        with GridWriter(tif, grid, names, dtype=dtype, nodata=nodata, tags=tags, colormap=cmap) as writer:
+        with GridWriter(tif, grid, names, dtype=dtype, nodata=nodata, tags=tags, colormap=cmap, units=units) as writer:
             _walk(grid, len(names), fn, writer, progress)
         if pic is not None:
             what = (
