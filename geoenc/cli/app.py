@@ -87,9 +87,12 @@ class GeoencGroup(_FlagHelp, TyperGroup):
                 signal.signal(signal.SIGTERM, previous)
         if standalone_mode:
             try:
-                sys.stdout.flush()
+                if sys.stdout is not None:
+                    sys.stdout.flush()
             except BrokenPipeError:
                 exit_code_for(BrokenPipeError())
+            except OSError:
+                pass  # stdout closed or gone: nothing left to say there
             sys.exit(code)
         return code
 

@@ -176,11 +176,18 @@ class ChipReader:
     # -- reading -------------------------------------------------------------------------------------
     def _read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """Bands × rows × cols float32 of a window inside the raster, NaN where masked."""
+        import rasterio
         from rasterio.windows import Window
 
         w = Window(c0, r0, c1 - c0, r1 - r0)
-        data = self.ds.read(self.bands, window=w, out_dtype="float32")
-        mask = self.ds.read_masks(self.bands, window=w)
+        try:
+            data = self.ds.read(self.bands, window=w, out_dtype="float32")
+            mask = self.ds.read_masks(self.bands, window=w)
+        except rasterio.errors.RasterioError as exc:
+            raise InputError(
+                f"cannot read raster {self.path!r} at rows {r0}–{r1}, columns {c0}–{c1} ({exc}): is the file "
+                "complete (a truncated or damaged GeoTIFF)?"
+            ) from None
         data[mask == 0] = np.nan
         return data
 

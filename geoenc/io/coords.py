@@ -30,6 +30,7 @@ class CoordOptions:
     lon_col: str | None = None
     lat_col: str | None = None
     geometry_col: str | None = None
+    encoding: str | None = None  # of a text input (CSV, GeoJSON) that is not UTF-8 and has no byte-order mark
 
 
 def parse_crs(text: str):

@@ -147,6 +147,8 @@ class PointWriter:
         self._writer = None
         self._schema: pa.Schema | None = None
         if self.dest == "-":
+            if sys.stdout is None:
+                raise OutputError("stdout is closed: give an output file with -o")
             if self.fmt == "parquet" and sys.stdout.isatty():
                 raise OutputError(
                     "refusing to write binary Parquet to a terminal: redirect stdout or use --output-format csv"

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from geoenc.errors import GeoencError, ModelError
+from geoenc.errors import GeoencError, ModelError, OutputError
 from geoenc.io.atomic import AtomicDir
 from geoenc.models.spec import FORMAT_VERSION, ModelSpec
 from geoenc.provenance import versions
@@ -97,13 +97,17 @@ def write_model_dir(
     the versions and ``weights_sha256``. ``extra_files`` maps relative paths (``checkpoint/state.json``) to
     bytes. ``inputs`` are the command's input files: a folder holding one of them is never replaced.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     with AtomicDir(path, overwrite, inputs=inputs, resume=resume) as out:
         tmp = out.path
         # one metadata key only: safetensors writes a dict's keys in no fixed order, and the file's hash must be
         # the same for the same weights (deterministic runs give byte-identical model folders)
-        save_file(state_tensors(model), str(tmp / WEIGHTS), metadata={"format": "pt"})
+        try:
+            save_file(state_tensors(model), str(tmp / WEIGHTS), metadata={"format": "pt"})
+        except (SafetensorError, OSError) as e:  # a full disk, a read-only folder …
+            raise OutputError(f"cannot write the weights of {str(path)!r}: {e}") from None
         sha = sha256_file(tmp / WEIGHTS)
         if isinstance(config, ModelSpec):
             config.format_version = FORMAT_VERSION
