@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, as_lonlat, cast_like, check_int, check_range
+from geoenc.encoders.base import MAX_SEED, PositionEncoder, as_lonlat, cast_like, check_int, check_range
 from geoenc.encoders.registry import register
 from geoenc.errors import GeoencError
 
@@ -39,7 +39,7 @@ class RBF(PositionEncoder):
         check_int("num_anchors", num_anchors, 1, 100_000)
         check_range("kernel_size", kernel_size, 0.0, 1000.0, lo_open=True)
         if seed is not None:
-            check_int("seed", seed, 0, None)
+            check_int("seed", seed, 0, MAX_SEED)
         self.num_anchors = num_anchors
         self.kernel_size = float(kernel_size)
         self.seed = seed

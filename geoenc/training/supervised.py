@@ -26,6 +26,7 @@ from geoenc.models.spec import Component, FeatureSpec, ModelSpec
 from geoenc.training.config import DEFAULT_LOSS, LOSSES, TrainConfig
 from geoenc.training.engine import Checkpoint, DivergedError, Engine, EngineConfig, ProgressEvent, Seeds, Task
 from geoenc.training.losses import an_full_loss, random_sphere_lonlat, supervised_loss
+from geoenc.training.memory import TRAINING_BYTES_PER_PARAM, check_fits, parameter_count
 
 #: encodings larger than this (bytes) are computed per batch instead of cached
 CACHE_LIMIT_BYTES = 2 << 30
@@ -268,6 +269,7 @@ def train(
     # model --------------------------------------------------------------------------------------------------
     device = engine.device
     feat_dim = int(tr.features.shape[1]) if tr.features is not None else None
+    _check_memory(cfg, task, n_outputs, feat_dim, len(tr))
     with engine.init_stream():
         location = build_location_encoder(
             cfg.method, cfg.method_params, cfg.net, cfg.net_params, fit_on=tr.lonlat, seed=cfg.seed
@@ -366,6 +368,38 @@ def train(
     if out_dir is not None and engine.rank == 0:
         result.out_dir = result.save(out_dir, overwrite=overwrite, resume=resume is not None)
     return result
+
+
+def _check_memory(cfg: TrainConfig, task: str, n_outputs: int, feat_dim: int | None, n: int) -> None:
+    """Refuse a run whose model, batch or cached encoding would not fit in this machine's memory."""
+    from geoenc.models.location import build_model
+
+    laid_out: dict[str, Any] = {}
+
+    def build() -> nn.Module:
+        laid_out["model"] = build_model(
+            cfg.method,
+            cfg.method_params,
+            cfg.net,
+            cfg.net_params,
+            task,
+            n_outputs,
+            feature_dim=feat_dim,
+            feature_hidden=cfg.feature_hidden,
+        )
+        return laid_out["model"]
+
+    params = parameter_count(build)
+    if params is None:
+        return
+    dim = int(laid_out["model"].location.position.embedding_dim)
+    # weights + gradients + AdamW moments; a batch's logits, probabilities and their gradients; the cached encoding
+    estimate = TRAINING_BYTES_PER_PARAM * params + 16.0 * cfg.batch_size * (n_outputs + dim) + 4.0 * n * dim
+    check_fits(
+        estimate,
+        f"training {cfg.method} with {params:,} parameters and {n_outputs:,} outputs on {n:,} points",
+        "lower --batch-size, use fewer classes, or a smaller encoder or net (-p / -n)",
+    )
 
 
 def _jsonable(obj: Any) -> Any:
