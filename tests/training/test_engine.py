@@ -108,7 +108,7 @@ def test_runs_that_cannot_fit_in_memory_are_refused_up_front(monkeypatch):
     from geoenc.errors import ParameterError
 
     monkeypatch.setattr(memory, "physical_memory", lambda: 64 << 20)  # a 64 MiB machine
-    cfg = small_config(net_params={"hidden": 2048, "out": 1024, "dropout": 0.0})  # ~2.1M parameters: ~34 MiB Adam
+    cfg = small_config(net_params={"hidden": 4096, "out": 2048, "dropout": 0.0})  # ~8.4M parameters: ~134 MiB Adam
     with pytest.raises(ParameterError, match=r"needs about .* GiB, more than the .* GiB this machine can give") as e:
         train(cfg, quadrants(100))
     assert "--batch-size" in str(e.value)
