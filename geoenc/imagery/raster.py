@@ -277,7 +277,8 @@ def valid_fraction(chips: np.ndarray) -> np.ndarray:
 
 
 def outside_message(count: int, total: int, first_row: int, lon: float, lat: float, raster: str) -> str:
+    """The one-line error for points outside a raster; ``first_row`` is 0-based, shown 1-based like every row."""
     return (
-        f"{count:,} of {total:,} points lie outside raster {raster!r} (first: row {first_row}, "
+        f"{count:,} of {total:,} points lie outside raster {raster!r} (first: row {first_row + 1}, "
         f"lon {lon:.6g}, lat {lat:.6g}): pass --skip-outside to drop them"
     )
