@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 
 from geoenc.defaults import DEFAULT_METHOD
+from geoenc.device import resolve_device, resolve_dtype
 from geoenc.encoders import get_encoder, list_encoders
 from geoenc.errors import OutputError, ParameterError, UsageError, did_you_mean
-from geoenc.io.frames import as_points, is_frame, to_frame
+from geoenc.io.frames import as_points, check_layout, is_frame, to_frame
 from geoenc.models import LoadedModel
 from geoenc.models import load_model as _load_loaded
 from geoenc.workflows.encode import encode_file, encode_lonlat
@@ -104,8 +105,12 @@ def encode(
         >>> geoenc.encode([[2.35, 48.86], [-74.0, 40.7]], "sphereM").shape
         (2, 160)
     """
+    enc = get_encoder(method, **params)  # names, parameters, device and layout are checked before the data
+    resolve_device(device)
+    resolve_dtype(dtype)
+    check_layout(layout)
     points = as_points(data, **_coords(lon, lat, crs, centroid, wrap_lon))
-    emb = encode_lonlat(points.lonlat(), method, params, device=device, dtype=dtype, batch_size=batch_size, seed=seed)
+    emb = encode_lonlat(points.lonlat(), enc, device=device, dtype=dtype, batch_size=batch_size, seed=seed)
     if not is_frame(data):
         return emb
     return to_frame(data, points, {column: emb}, layout=layout)
@@ -140,6 +145,7 @@ class Model:
     # -- what it is ---------------------------------------------------------------------------------
     @property
     def spec(self) -> Any:
+        """The :class:`~geoenc.models.spec.ModelSpec`: encoder, net, task, classes, label, sizes."""
         return self._loaded.spec
 
     @property
@@ -176,8 +182,6 @@ class Model:
 
     def to(self, device: str) -> Model:
         """Move the model to ``device`` (``cpu``, ``cuda``, ``cuda:N``, ``auto``); returns itself."""
-        from geoenc.device import resolve_device
-
         self._loaded.to(resolve_device(device))
         return self
 
@@ -359,8 +363,6 @@ def load_model(path: str | os.PathLike[str], device: str = "cpu") -> Model:
     Returns:
         a :class:`Model`.
     """
-    from geoenc.device import resolve_device
-
     loaded = _load_loaded(path, resolve_device(device))
     metrics_file = Path(path) / "metrics.json"
     try:

@@ -259,3 +259,22 @@ def test_docstring_examples_run():
 
     res = doctest.testmod(geoenc.api, extraglobs={"geoenc": geoenc}, optionflags=doctest.ELLIPSIS)
     assert res.attempted >= 1 and res.failed == 0
+
+
+def test_names_are_checked_before_the_data():
+    from geoenc.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="unknown method"):
+        geoenc.encode("not even data", "nosuch")
+    with pytest.raises(UsageError, match="layout"):
+        geoenc.encode("not even data", "xyz", layout="wide")
+    with pytest.raises(ParameterError, match="did you mean 'radius_km'"):
+        geoenc.geobias("not even data", radius=100)
+
+
+def test_small_batches_give_the_same_predictions(model, data):
+    whole = model.predict(data[1])
+    batched = model.predict(data[1], batch_size=7)
+    # float32 matrix products may round differently for other batch sizes: probabilities agree to ~1e-6
+    pd.testing.assert_frame_equal(batched, whole, check_exact=False, rtol=1e-5, atol=1e-7)
+    assert model.evaluate(data[1], batch_size=7) == pytest.approx(model.evaluate(data[1]), rel=1e-5)

@@ -23,7 +23,7 @@ from geoenc.io.points import Points
 from geoenc.io.read import LAT_NAMES, LON_NAMES, _crs_text, _find, _short
 from geoenc.io.write import LAYOUTS, flat_names
 
-__all__ = ["as_points", "is_frame", "to_frame"]
+__all__ = ["as_points", "check_layout", "is_frame", "to_frame"]
 
 
 def _is(data: Any, module: str, name: str) -> bool:
@@ -190,6 +190,13 @@ def _from_array(data: Any, crs: Any, wrap_lon: bool) -> Points:
     return _finish(arr[:, 0], arr[:, 1], pa.table({}), _crs_text(crs) if crs is not None else None, wrap_lon)
 
 
+def check_layout(layout: str) -> str:
+    """Refuse a layout other than ``list`` or ``columns`` (one line, before any work)."""
+    if layout not in LAYOUTS:
+        raise UsageError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
+    return layout
+
+
 def to_frame(data: Any, points: Points, columns: Mapping[str, Any], *, layout: str = "list", geo: bool = False) -> Any:
     """A copy of the user's frame with ``columns`` attached (a new frame for arrays and GeoSeries).
 
@@ -208,8 +215,7 @@ def to_frame(data: Any, points: Points, columns: Mapping[str, Any], *, layout: s
     """
     import pandas as pd
 
-    if layout not in LAYOUTS:
-        raise UsageError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
+    check_layout(layout)
     if is_frame(data):
         out = data.copy(deep=False)
     elif _is(data, "geopandas", "GeoSeries"):

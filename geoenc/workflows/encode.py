@@ -72,7 +72,7 @@ def fit_encoder(enc: Any, lonlat: np.ndarray, seed: int) -> None:
 
 def encode_lonlat(
     lonlat: np.ndarray,
-    method: str | None = None,
+    method: str | torch.nn.Module | None = None,
     params: dict[str, Any] | None = None,
     *,
     device: str = "auto",
@@ -83,11 +83,17 @@ def encode_lonlat(
     """In-memory ``geoenc encode``: ``(N, 2)`` lon/lat degrees → ``(N, D)`` embeddings of a registered encoder.
 
     Encoders fitted on data (rbf anchors, tile extent) are fitted on these same points, as :func:`encode_file`
-    fits them on its input (with their own ``seed`` parameter when given, else ``seed``).
+    fits them on its input (with their own ``seed`` parameter when given, else ``seed``). ``method`` is a
+    registered name (with ``params``) or an encoder built by :func:`geoenc.encoders.get_encoder`.
     """
     from geoenc.encoders import get_encoder
 
-    enc = get_encoder(method or DEFAULT_METHOD, **(params or {}))
+    if isinstance(method, torch.nn.Module):
+        if params:
+            raise UsageError("give the parameters to get_encoder, not with an encoder already built")
+        enc: Any = method
+    else:
+        enc = get_encoder(method or DEFAULT_METHOD, **(params or {}))
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     fit_encoder(enc, lonlat, seed)
     return encode_array(enc.to(dev), np.asarray(lonlat, dtype=np.float64), dev, dt, batch_size, enc.embedding_dim)
