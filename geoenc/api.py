@@ -124,7 +124,8 @@ class Model:
         spec: the model's :class:`~geoenc.models.spec.ModelSpec` (what ``config.json`` holds).
         metrics: the training metrics (``train``/``val`` scores, epochs, seconds); ``{}`` when unknown.
         path: the folder it was read from or last saved to, else None.
-        interrupted: True when training stopped early on Ctrl-C (the model holds the last finished state).
+        interrupted: True when training was stopped by Ctrl-C (or SIGTERM) between batches: the model holds
+            the best validation epoch's weights, or without validation the weights where it stopped.
     """
 
     def __init__(
@@ -431,7 +432,8 @@ def train(
     result = train_model(cfg, points, val_points, progress=progress)
     if result.interrupted:
         warnings.warn(
-            f"training was interrupted after {len(result.history)} epoch(s): the model holds that state",
+            f"training was interrupted after {len(result.history)} full epoch(s): the model holds the best "
+            "validation epoch's weights, or without validation the weights where it stopped",
             stacklevel=2,
         )
     return Model(result.loaded, result=result)

@@ -278,3 +278,21 @@ def test_small_batches_give_the_same_predictions(model, data):
     # float32 matrix products may round differently for other batch sizes: probabilities agree to ~1e-6
     pd.testing.assert_frame_equal(batched, whole, check_exact=False, rtol=1e-5, atol=1e-7)
     assert model.evaluate(data[1], batch_size=7) == pytest.approx(model.evaluate(data[1]), rel=1e-5)
+
+
+def test_ctrl_c_stops_training_with_a_warning_and_a_usable_model(data, tmp_path):
+    import os
+    import signal
+
+    sent = []
+
+    def interrupt_once(event):
+        if event.kind == "batch" and event.epoch == 1 and not sent:  # in the second epoch
+            sent.append(event)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.warns(UserWarning, match="interrupted after 1 full epoch"):
+        model = geoenc.train(data[0], label="region", epochs=5, progress=interrupt_once, **FAST)
+    assert model.interrupted and "INTERRUPTED" in repr(model) and len(model.history) == 1
+    assert set(model.predict(data[1])["pred_1"]) <= set(model.classes)
+    assert (model.save(tmp_path / "m") / "checkpoint").is_dir()  # resumable with `geoenc train --resume`
