@@ -1,7 +1,7 @@
 """Peak memory and time of writing a global map through GridWriter (rows → temporary GTiff → COG copy).
 
 The map is a smooth synthetic field (like a model's output: compressible), written in the blocks of rows
-`geoenc map` uses (≈ 2 million cells each), so the figure is the writer's own cost, not a model's.
+`geoenc map` uses (64 MB of output cells each), so the figure is the writer's own cost, not a model's.
 
     python benchmarks/cog_memory.py --cell-deg 0.05 --bands 1
     PYTHONPATH=/path/to/other/tree python benchmarks/cog_memory.py …   # the same on another version
@@ -26,12 +26,11 @@ def main() -> None:
     ap.add_argument("--bands", type=int, default=1)
     args = ap.parse_args()
 
-    from geoenc.maps.model_map import BLOCK_CELLS
     from geoenc.maps.streaming import GridWriter, make_grid
+    from geoenc.workflows.map import rows_per_block
 
     grid = make_grid(None, args.cell_deg, args.bands)
-    rows = max(1, BLOCK_CELLS // grid.width)
-    rows -= rows % 256 if rows >= 256 else 0
+    rows = rows_per_block(grid, args.bands)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryDirectory() as d:
         dest = Path(d) / "map.tif"

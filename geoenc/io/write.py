@@ -79,6 +79,13 @@ def embedding_array(values: np.ndarray) -> pa.FixedSizeListArray:
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
 
 
+def flat_names(name: str, dim: int) -> list[str]:
+    """Column names of a 2-D column written one column per dimension: ``emb_0…`` for ``embedding``, else
+    ``<name>_0…``."""
+    prefix = "emb" if name == "embedding" else name
+    return [f"{prefix}_{j}" for j in range(dim)]
+
+
 def resolve_output_format(dest: str | Path, fmt: str | None) -> str:
     if fmt is not None:
         return check_format(fmt, OUTPUT_FORMATS, "output format")
@@ -168,9 +175,8 @@ class PointWriter:
                 if self.layout == "list":
                     new[name] = embedding_array(values)
                 else:
-                    prefix = "emb" if name == "embedding" else name
-                    for j in range(values.shape[1]):
-                        new[f"{prefix}_{j}"] = pa.array(values[:, j])
+                    for j, flat in enumerate(flat_names(name, values.shape[1])):
+                        new[flat] = pa.array(values[:, j])
             else:
                 new[name] = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
         if self.geometry:

@@ -64,6 +64,41 @@ def encode_array(
     return np.concatenate(out) if out else np.empty((0, dim or 0), dtype=np.float32)
 
 
+def fit_encoder(enc: Any, lonlat: np.ndarray, seed: int) -> None:
+    """Fit an encoder that needs data (rbf anchors, a tile extent) on ``(N, 2)`` lon/lat degrees; others stay."""
+    if enc.needs_fit:
+        enc.fit(torch.from_numpy(np.asarray(lonlat, dtype=np.float64)), seed=seed)
+
+
+def encode_lonlat(
+    lonlat: np.ndarray,
+    method: str | torch.nn.Module | None = None,
+    params: dict[str, Any] | None = None,
+    *,
+    device: str = "auto",
+    dtype: str = "float32",
+    batch_size: int = 65_536,
+    seed: int = 0,
+) -> np.ndarray:
+    """In-memory ``geoenc encode``: ``(N, 2)`` lon/lat degrees → ``(N, D)`` embeddings of a registered encoder.
+
+    Encoders fitted on data (rbf anchors, tile extent) are fitted on these same points, as :func:`encode_file`
+    fits them on its input (with their own ``seed`` parameter when given, else ``seed``). ``method`` is a
+    registered name (with ``params``) or an encoder built by :func:`geoenc.encoders.get_encoder`.
+    """
+    from geoenc.encoders import get_encoder
+
+    if isinstance(method, torch.nn.Module):
+        if params:
+            raise UsageError("give the parameters to get_encoder, not with an encoder already built")
+        enc: Any = method
+    else:
+        enc = get_encoder(method or DEFAULT_METHOD, **(params or {}))
+    dev, dt = resolve_device(device), resolve_dtype(dtype)
+    fit_encoder(enc, lonlat, seed)
+    return encode_array(enc.to(dev), np.asarray(lonlat, dtype=np.float64), dev, dt, batch_size, enc.embedding_dim)
+
+
 def _state_hash(module: torch.nn.Module) -> str:
     h = hashlib.sha256()
     for name, tensor in sorted(module.state_dict().items()):
@@ -153,7 +188,7 @@ def encode_file(
         stream = open_points(source, fmt, coord_opts, batch_rows=batch_size)
         if model is None:
             if enc.needs_fit:
-                enc.fit(torch.from_numpy(np.concatenate([b.lonlat() for b in stream])), seed=seed)
+                fit_encoder(enc, np.concatenate([b.lonlat() for b in stream]), seed)
             enc.to(dev)
             params_out = enc.params
             meta = provenance("encode", method=enc.name, params=params_out, state_sha256=_state_hash(enc))

@@ -42,7 +42,7 @@ class MapResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _rows_per_block(grid: Grid, bands: int) -> int:
+def rows_per_block(grid: Grid, bands: int) -> int:
     rows = max(1, BLOCK_BYTES // (4 * max(1, bands) * grid.width))
     if rows >= 256:
         rows -= rows % 256  # whole tiles per block
@@ -56,7 +56,7 @@ def _walk(
     writer: GridWriter,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    rows = _rows_per_block(grid, bands)
+    rows = rows_per_block(grid, bands)
     for row0 in range(0, grid.height, rows):
         n = min(rows, grid.height - row0)
         values = fn(grid.row_centres(row0, n))  # (cells, bands)
