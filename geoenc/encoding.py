@@ -14,6 +14,7 @@ import torch
 import geoenc
 from geoenc.device import resolve_device, resolve_dtype
 from geoenc.encoders import PositionEncoder, get_encoder
+from geoenc.encoders.run import encode_array
 from geoenc.io import CoordOptions, PointWriter, open_points
 from geoenc.io.read import Source
 
@@ -34,12 +35,15 @@ def encode(
     """Encode an ``(N, 2)`` array of lon/lat degrees with a registered encoder; returns ``(N, D)`` numpy.
 
     Encoders that are fitted on data (``rbf`` anchors) are fitted on these same points with ``seed``.
+    The coordinates are used as float64 (the phases are exact for them) and written into one output array in
+    cache-sized blocks (:func:`geoenc.encoders.run.encode_array`); ``batch_size`` no longer changes anything here.
     """
     enc = get_encoder(method, **params)
     lonlat = np.asarray(lonlat, dtype=np.float64)
     if enc.needs_fit:
         enc.fit(torch.from_numpy(lonlat), seed=seed)
-    return _run(enc, lonlat, resolve_device(device), resolve_dtype(dtype), batch_size)
+    dev = resolve_device(device)
+    return encode_array(enc.to(dev), lonlat, device=dev, dtype=resolve_dtype(dtype))
 
 
 def _rows_per_batch(batch_size: int, dim: int) -> int:
@@ -55,6 +59,8 @@ def _run(
     batch_size: int,
     dim: int | None = None,
 ) -> np.ndarray:
+    if isinstance(fn, PositionEncoder):  # float64 coordinates in, cache-sized blocks into one output
+        return encode_array(fn, lonlat, device=device, dtype=dtype)
     rows = _rows_per_batch(batch_size, dim or getattr(fn, "embedding_dim", 64))
     out = []
     for start in range(0, lonlat.shape[0], rows):

@@ -72,8 +72,7 @@ class Tile(PositionEncoder):
         row = row.clamp_(0, self.n_rows - 1)
         return col * self.n_rows + row
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        idx = self.cell_index(lonlat).to(self.table.device)
-        out = nn.functional.embedding(idx, self.table)
-        dtype = lonlat.dtype if torch.is_floating_point(lonlat) else torch.get_default_dtype()
-        return out.to(device=lonlat.device, dtype=dtype)
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        idx = self.cell_index(prep[0]).to(self.table.device)
+        rows = nn.functional.embedding(idx, self.table).to(device=prep[0].device, dtype=dtype)
+        return rows if out is None else out.copy_(rows)

@@ -7,10 +7,16 @@ import math
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, as_lonlat, wants_grad
+from geoenc.encoders.base import PositionEncoder
 from geoenc.encoders.registry import register
 
-_SCALE = (math.pi / 180.0, math.pi / 90.0)
+
+def _angles(device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """(λ°, φ°) @ scale + shift = (λ̂ − π/2, λ̂, 2φ̂ − π/2, 2φ̂): one cosine gives sin λ̂, cos λ̂, sin 2φ̂, cos 2φ̂."""
+    k = math.pi / 180.0
+    scale = torch.tensor([[k, k, 0.0, 0.0], [0.0, 0.0, 2 * k, 2 * k]], dtype=dtype, device=device)
+    shift = torch.tensor([-math.pi / 2, 0.0, -math.pi / 2, 0.0], dtype=dtype, device=device)
+    return scale, shift
 
 
 @register("wrap")
@@ -33,15 +39,12 @@ class Wrap(PositionEncoder):
     def embedding_dim(self) -> int:
         return 4
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        lonlat = as_lonlat(lonlat)
-        ang = lonlat * lonlat.new_tensor(_SCALE)  # (π λ/180, π φ/90)
-        if wants_grad(ang):
-            return torch.stack((torch.sin(ang), torch.cos(ang)), dim=2).view(-1, 4)
-        out = torch.empty(ang.shape[0], 2, 2, dtype=ang.dtype, device=ang.device)
-        torch.sin(ang, out=out[:, :, 0])
-        torch.cos(ang, out=out[:, :, 1])
-        return out.view(-1, 4)
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        x = prep[0]
+        # angles in the input's precision (float64 stays float64), the cosine in the output dtype (|angle| ≤ 2π)
+        scale, shift = self._cached(("angles", x.device, x.dtype), lambda: _angles(x.device, x.dtype))
+        ang = torch.addmm(shift, x, scale).to(dtype)
+        return torch.cos(ang) if out is None else torch.cos(ang, out=out)
 
 
 @register("wrap_ffn")
