@@ -95,5 +95,5 @@ class GeoCLIP(PositionEncoder):
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         table = self._table()
-        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(*prep)
+        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(*prep, dtype)
         return torch.cos(ang) if out is None else torch.cos(ang, out=out)

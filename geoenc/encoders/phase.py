@@ -175,15 +175,13 @@ class LinearPhase:
                         wts_mat[n_coords, col + lvl] = 1.0
                     wts_mat[j, col + p.levels] = step[j]
             idx_mat[-1] = self._bag_offsets.reshape(-1).to(torch.float64)
-            # float32 products are exact while every partial sum stays below 2^24
-            idx_dtype = torch.float32 if max(p.top) < (1 << 22) else torch.float64
             hit = (
                 self._table64.to(device=device, dtype=dtype),
                 (-self.lo / step)[:, None].to(device),
                 (1.0 / step)[:, None].to(device),
                 torch.tensor(p.top, dtype=torch.float64, device=device)[:, None],
-                idx_mat.to(device=device, dtype=idx_dtype),
-                wts_mat.to(device=device, dtype=dtype),
+                idx_mat.to(device),
+                wts_mat.to(device),
                 self.freqs.to(device),
                 self.consts.to(device),
             )
@@ -194,37 +192,38 @@ class LinearPhase:
     def split(self, coords: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
         """Per-point grid digits and residuals of ``coords`` ``(N, J)``, the input of :meth:`from_split`.
 
-        Returns ``q1``: ``(N, L·J + 1)`` the integers ``⌊K_j / 2^(bits·l)⌋`` then a 1 (float32, or float64 for very
-        fine grids), and ``r1``: ``(N, J + 1)`` the residuals ``(c_j − lo_j)/Δ_j − K_j`` in ``dtype`` then a 1.
+        Returns ``q1``: ``(N, L·J + 1)`` the integers ``⌊K_j / 2^(bits·l)⌋`` then a 1, and ``r1``: ``(N, J + 1)`` the
+        residuals ``(c_j − lo_j)/Δ_j − K_j`` then a 1, both float64.
         Both are transposed views (points along the contiguous axis: every step here is then a long vectorised
         loop) that the matrix products of :meth:`from_split` read as they are.
         ``coords`` should be float64 (float32 is upcast: then the phase is exact for the float32 value).
         """
-        shift, inv_step, top, idx_mat = self._constants(coords.device, dtype)[1:5]
+        shift, inv_step, top = self._constants(coords.device, dtype)[1:4]
         c = coords.t().to(torch.float64, memory_format=torch.contiguous_format)  # (J, N)
         v = torch.addcmul(shift, c, inv_step)  # (c − lo)/Δ: an exact scaling by a power of two, one rounding
         k = torch.minimum(torch.round(v).clamp_(min=0.0), top).nan_to_num_(0.0)  # no gradient through round
         one = torch.ones_like(k[:1])
         qs = [k] + [torch.floor(k * 2.0 ** (-self.plan.bits * lvl)) for lvl in range(1, self.plan.levels)]
-        q1 = torch.cat((*qs, one)).to(idx_mat.dtype)
-        r1 = torch.cat((v - k, one)).to(dtype)  # the residual is exact in float64, then rounded once
+        q1 = torch.cat((*qs, one))
+        r1 = torch.cat((v - k, one))  # exact in float64
         return q1.t(), r1.t()
 
-    def from_split(self, q1: Tensor, r1: Tensor, groups: slice = slice(None)) -> Tensor:
-        """Reduced phases (radians, ``(N, g·K)`` in ``r1``'s dtype) of the bags ``groups``, from :meth:`split`.
+    def from_split(self, q1: Tensor, r1: Tensor, dtype: torch.dtype, groups: slice = slice(None)) -> Tensor:
+        """Reduced phases (radians, ``(N, g·K)`` in ``dtype``) of the bags ``groups``, from :meth:`split`.
 
         The bag layout has tiny inner dimensions, where elementwise kernels are slow, so indices and weights come
-        from two small matrix products (exact: integers below 2^24, and one non-zero term per weight); one
-        embedding bag then sums the table rows and ``r·2πwΔ``.
+        from two small float64 matrix products (exact: integers, and one non-zero term per weight; float64 also
+        keeps them exact where float32 products may run in TF32 or bfloat16); one embedding bag then sums the
+        table rows and ``r·2πwΔ``.
         """
-        table, _, _, _, idx_mat, wts_mat = self._constants(q1.device, r1.dtype)[:6]
+        table, _, _, _, idx_mat, wts_mat = self._constants(q1.device, dtype)[:6]
         n_slots = idx_mat.shape[1] // self.bag_coords.shape[0]
         cols = slice(
             None if groups.start is None else groups.start * n_slots,
             None if groups.stop is None else groups.stop * n_slots,
         )
-        idx = torch.mm(q1, idx_mat[:, cols]).to(torch.int32 if q1.dtype == torch.float32 else torch.int64)
-        wts = torch.mm(r1, wts_mat[:, cols])
+        idx = torch.mm(q1, idx_mat[:, cols]).to(torch.int32)
+        wts = torch.mm(r1, wts_mat[:, cols]).to(dtype)
         out = F.embedding_bag(idx.view(-1, n_slots), table, mode="sum", per_sample_weights=wts.view(-1, n_slots))
         return out.view(q1.shape[0], idx.shape[1] // n_slots * self.width)
 
@@ -232,7 +231,7 @@ class LinearPhase:
         """Reduced phases in ``dtype``: the table path for float32, :meth:`phases64` for float64."""
         if dtype == torch.float64:
             return self.phases64(coords, groups)
-        return self.from_split(*self.split(coords, dtype), groups)
+        return self.from_split(*self.split(coords, dtype), dtype, groups)
 
     def phases64(self, coords: Tensor, groups: slice = slice(None)) -> Tensor:
         """The reference: ``2π·frac(t)`` with ``t`` evaluated directly in float64, ``(N, g·K)``."""

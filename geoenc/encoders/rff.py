@@ -103,7 +103,7 @@ class RFF(PositionEncoder):
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         table = self._table()
-        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(*prep)
+        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(*prep, dtype)
         amp = math.sqrt(2.0 / self.width)
         if out is None:
             return torch.cos(ang) * amp

@@ -88,14 +88,14 @@ class _Sphere2Vec(PositionEncoder):
         k, r = self.phase_table.split(lonlat, dtype)
         return k, r, single
 
-    def _phases(self, prep: tuple[Tensor, ...], groups: slice = slice(None)) -> Tensor:
+    def _phases(self, prep: tuple[Tensor, ...], dtype: torch.dtype, groups: slice = slice(None)) -> Tensor:
         if len(prep) == 2:  # float64: the direct formula
             return self.phase_table.phases64(prep[0], groups)
-        return self.phase_table.from_split(prep[0], prep[1], groups)
+        return self.phase_table.from_split(prep[0], prep[1], dtype, groups)
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         single, s = prep[-1], self.frequency_num
-        ang = self._phases(prep)
+        ang = self._phases(prep, dtype)
         if out is None:  # differentiable: the same values, out of place
             blocks = list(torch.cos(ang).split(s, dim=1))
             for t, f in self.factors:
@@ -119,8 +119,8 @@ class SphereC(_Sphere2Vec):
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         # [sin φ_s, cos φ_s, cos φ_s] straight into the output, then blocks 2-3 × [cos λ_s, sin λ_s]
         s = self.frequency_num
-        lat = self._phases(prep, slice(0, 3))
-        lon = torch.cos(self._phases(prep, slice(3, 5)))
+        lat = self._phases(prep, dtype, slice(0, 3))
+        lon = torch.cos(self._phases(prep, dtype, slice(3, 5)))
         if out is None:
             lat = torch.cos(lat)
             return torch.cat((lat[:, :s], lat[:, s:] * lon), dim=1)
@@ -197,7 +197,7 @@ class DFS(_Sphere2Vec):
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         n, s = prep[0].shape[0], self.frequency_num
-        c = torch.cos(self._phases(prep)).view(n, 4, s)  # cos φ_s, sin φ_s, cos λ_s, sin λ_s
+        c = torch.cos(self._phases(prep, dtype)).view(n, 4, s)  # cos φ_s, sin φ_s, cos λ_s, sin λ_s
         a = c[:, 0:2, :, None, None]  # (N, 2, S, 1, 1): cos φ_n, sin φ_n
         b = c[:, None, None, 2:4, :]  # (N, 1, 1, 2, S): cos λ_m, sin λ_m
         if out is None:
