@@ -14,12 +14,11 @@ from geoenc.encoders.registry import register
 
 
 def unit_sphere(lonlat: Tensor, dtype: torch.dtype) -> Tensor:
-    """``(N, 3)`` points on the unit sphere in ``dtype``: radians from the input (float64 stays float64),
-    trigonometry in ``dtype`` (|angle| ≤ π, where float32 is accurate to an ulp)."""
-    ang = torch.deg2rad(lonlat if lonlat.dtype == torch.float64 else lonlat.to(dtype)).to(dtype)
+    """``(N, 3)`` points on the unit sphere in ``dtype`` (a transposed view): radians from the input (float64 stays
+    float64), trigonometry in ``dtype`` (|angle| ≤ π, where float32 is accurate to an ulp)."""
+    ang = torch.deg2rad(lonlat.t().to(torch.float64 if lonlat.dtype == torch.float64 else dtype)).to(dtype)  # (2, N)
     s, c = torch.sin(ang), torch.cos(ang)
-    cos_lat = c[:, 1:2]
-    return torch.cat((cos_lat * c[:, 0:1], cos_lat * s[:, 0:1], s[:, 1:2]), dim=1)
+    return torch.stack((c[1] * c[0], c[1] * s[0], s[1])).t()
 
 
 @register("xyz")
@@ -44,7 +43,7 @@ class XYZ(PositionEncoder):
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         xyz = unit_sphere(prep[0], dtype)
-        return xyz if out is None else out.copy_(xyz)
+        return xyz.contiguous() if out is None else out.copy_(xyz)
 
 
 @register("nerf")

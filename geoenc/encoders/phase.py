@@ -63,7 +63,8 @@ class LinearPhase:
         consts: ``(C, K)`` float64 constant rows (turns): shifts such as −¼ (cos(θ − π/2) = sin θ), biases.
         bags: one ``(coords, const_row)`` per output group: the coordinates summed in it and its constant.
             Every bag sums the same number of coordinates.
-        max_bits: at most 2^max_bits table rows per level (levels are added as the scales need).
+        max_bits: at most 2^max_bits table rows per level (levels are added as the scales need); default: about
+            16 K entries per level (small tables stay in cache, which matters more than one index less).
 
     Output of both paths: ``(N, G·K)`` phases in radians, group-major (``G = len(bags)``).
     """
@@ -76,7 +77,7 @@ class LinearPhase:
         consts: Tensor,
         bags: Sequence[tuple[Sequence[int], int]],
         *,
-        max_bits: int = 7,
+        max_bits: int | None = None,
     ) -> None:
         freqs = freqs.detach().to(torch.float64).cpu()
         consts = consts.detach().to(torch.float64).cpu()
@@ -91,6 +92,8 @@ class LinearPhase:
         self.hi = torch.tensor([float(v) for v in hi], dtype=torch.float64)
         self.bag_coords = torch.tensor([list(c) for c, _ in bags], dtype=torch.long)  # (G, nc)
         self.bag_consts = torch.tensor([c for _, c in bags], dtype=torch.long)  # (G,)
+        if max_bits is None:  # about 16 K table entries per level: narrow tables take more rows per level
+            max_bits = max(3, min(10, int(math.log2(16384 / max(1, width)))))
         self.plan = self._plan(max_bits)
         self._table64 = self._build_table()
         self._cache: dict[tuple, tuple[Tensor, ...]] = {}
@@ -184,6 +187,7 @@ class LinearPhase:
                 wts_mat.to(device),
                 self.freqs.to(device),
                 self.consts.to(device),
+                torch.zeros((), dtype=torch.float64, device=device),
             )
             self._cache[key] = hit
         return hit
@@ -193,19 +197,28 @@ class LinearPhase:
         """Per-point grid digits and residuals of ``coords`` ``(N, J)``, the input of :meth:`from_split`.
 
         Returns ``q1``: ``(N, L·J + 1)`` the integers ``⌊K_j / 2^(bits·l)⌋`` then a 1, and ``r1``: ``(N, J + 1)`` the
-        residuals ``(c_j − lo_j)/Δ_j − K_j`` then a 1, both float64.
-        Both are transposed views (points along the contiguous axis: every step here is then a long vectorised
-        loop) that the matrix products of :meth:`from_split` read as they are.
+        residuals ``(c_j − lo_j)/Δ_j − K_j`` then a 1, both float64. Both are transposed views (points along the
+        contiguous axis, so every step is a long vectorised loop) that the matrix products of :meth:`from_split`
+        read as they are; ``coords`` may be such a view too (no copy then).
         ``coords`` should be float64 (float32 is upcast: then the phase is exact for the float32 value).
         """
         shift, inv_step, top = self._constants(coords.device, dtype)[1:4]
         c = coords.t().to(torch.float64, memory_format=torch.contiguous_format)  # (J, N)
+        n_coords, n = c.shape
+        levels = self.plan.levels
+        q1 = torch.empty(levels * n_coords + 1, n, dtype=torch.float64, device=c.device)
+        r1 = torch.empty(n_coords + 1, n, dtype=torch.float64, device=c.device)
         v = torch.addcmul(shift, c, inv_step)  # (c − lo)/Δ: an exact scaling by a power of two, one rounding
-        k = torch.minimum(torch.round(v).clamp_(min=0.0), top).nan_to_num_(0.0)  # no gradient through round
-        one = torch.ones_like(k[:1])
-        qs = [k] + [torch.floor(k * 2.0 ** (-self.plan.bits * lvl)) for lvl in range(1, self.plan.levels)]
-        q1 = torch.cat((*qs, one))
-        r1 = torch.cat((v - k, one))  # exact in float64
+        zero = self._constants(c.device, dtype)[8]
+        k = torch.round(torch.clamp(v.detach(), min=zero, max=top), out=q1[:n_coords]).nan_to_num_(0.0)
+        for lvl in range(1, levels):
+            torch.floor(k * 2.0 ** (-self.plan.bits * lvl), out=q1[lvl * n_coords : (lvl + 1) * n_coords])
+        q1[-1] = 1.0
+        r1[-1] = 1.0
+        if v.requires_grad:  # out= does not record gradients: the residual out of place (the gradient flows here)
+            r1 = torch.cat((v - k, r1[-1:]))
+        else:
+            torch.sub(v, k, out=r1[:n_coords])  # exact in float64
         return q1.t(), r1.t()
 
     def from_split(self, q1: Tensor, r1: Tensor, dtype: torch.dtype, groups: slice = slice(None)) -> Tensor:

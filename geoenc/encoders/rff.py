@@ -75,8 +75,9 @@ class RFF(PositionEncoder):
         return self.width
 
     def _scaled(self, lonlat: Tensor) -> Tensor:
-        """``x̃``: ``(N, 2)`` float64, the coordinates min-max scaled by the extent (−1…1 inside it)."""
-        return (lonlat.double() - self.centre.double()) * self.scale.double()
+        """``x̃``: ``(N, 2)`` float64 (a transposed view), the coordinates min-max scaled by the extent (−1…1 in it)."""
+        c = lonlat.t().double()  # (2, N): long vectorised loops
+        return ((c - self.centre.double()[:, None]) * self.scale.double()[:, None]).t()
 
     def _table(self) -> LinearPhase:
         """Exact phases ``ωᵀx̃ + b`` (in turns: ω/2π, b/2π), for x̃ over the whole globe; rebuilt with the buffers."""
