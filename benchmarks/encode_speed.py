@@ -175,7 +175,7 @@ def encode_stage_seconds(src: Path, dst: Path, method: str, params: dict) -> tup
 def torchspatial_classes(path: str, train_locs: np.ndarray) -> dict[str, Callable[[], object]]:
     """Builders of TorchSpatial's position encoders at geoenc's defaults, by geoenc name."""
     sys.path.insert(0, os.path.join(path, "main"))
-    import SpatialRelationEncoder as S  # noqa: N812 - TorchSpatial's module name
+    import SpatialRelationEncoder as S
 
     globe = (-180.0, 180.0, -90.0, 90.0)
     sphere = {"frequency_num": 32, "max_radius": 1.0, "min_radius": 0.001, "device": "cpu"}
@@ -220,7 +220,7 @@ def geoclip_reference() -> Callable[[torch.Tensor], torch.Tensor] | None:
     try:
         from geoclip.model.location_encoder import equal_earth_projection
         from geoclip.model.rff import GaussianEncoding
-    except Exception:  # an incompatible release
+    except (ImportError, AttributeError):  # an incompatible release
         return None
     torch.manual_seed(0)
     layers = [GaussianEncoding(sigma=s, input_size=2, encoded_size=256) for s in (2**0, 2**4, 2**8)]
@@ -242,21 +242,21 @@ def batch_ratios(path: str, batch: int, rounds: int, calls: int) -> list[dict]:
         enc = get_encoder(name)
         if enc.needs_fit:
             enc.fit(torch.as_tensor(train), seed=0)
-        ours = lambda: enc(x32)  # noqa: E731 - a training step's call
+        ours = lambda enc=enc: enc(x32)  # noqa: E731 - a training step's call
         theirs = None
         source = "TorchSpatial"
         if name in builders:
             try:
                 ts = builders[name]()
                 ts(x32.unsqueeze(1).numpy().copy())
-                theirs = lambda: ts(x32.unsqueeze(1).cpu().data.numpy().copy())  # noqa: E731 - as its models call it
-            except Exception as e:  # TorchSpatial's SH helper is missing from its repository
+                theirs = lambda ts=ts: ts(x32.unsqueeze(1).cpu().data.numpy().copy())  # noqa: E731 - as its models do
+            except (NameError, ImportError, AttributeError, TypeError) as e:  # its SH helper is missing from the repo
                 source = f"TorchSpatial fails: {type(e).__name__}: {str(e)[:60]}"
         elif name == "geoclip":
             ref = geoclip_reference()
             source = "GeoCLIP package" if ref else "no reference available"
             if ref is not None:
-                theirs = lambda: ref(x32)  # noqa: E731
+                theirs = lambda ref=ref: ref(x32)  # noqa: E731
         else:
             source = "no TorchSpatial class"
         with torch.no_grad():
@@ -328,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     fns = floor_functions(n, s, dim)
     fns["geoenc.encode"] = lambda: geoenc.encode(pts, "sphereM", device="cpu", **params)
     res = medians(fns, args.repeats)
-    report["sphereM"] = {k: {**v, "points_per_cpu_s": n / v["cpu"], "points_per_s": n / v["wall"]} for k, v in res.items()}
+    report["sphereM"] = {
+        k: {**v, "points_per_cpu_s": n / v["cpu"], "points_per_s": n / v["wall"]} for k, v in res.items()
+    }
     api = res["geoenc.encode"]
     for floor in ("trig (blocked)", "trig (bare)", "output write"):
         report["sphereM"]["geoenc.encode"][f"pct_of_{floor}"] = 100 * res[floor]["cpu"] / api["cpu"]
@@ -365,9 +367,10 @@ def main(argv: list[str] | None = None) -> int:
                 "load_after": load(),
             }
             c = report["cli"]
+            stage = c["encode_stage_points_per_cpu_s"]
             print(
-                f"geoenc encode: {c['wall_s']:.2f} s wall for {n:,} points ({c['wall_s_1000_points']:.2f} s for 1,000); "
-                f"encode stage {c['encode_stage_points_per_cpu_s']:,.0f} pts/CPU-s",
+                f"geoenc encode: {c['wall_s']:.2f} s wall for {n:,} points "
+                f"({c['wall_s_1000_points']:.2f} s for 1,000); encode stage {stage:,.0f} pts/CPU-s",
                 file=sys.stderr,
             )
 
@@ -378,14 +381,18 @@ def main(argv: list[str] | None = None) -> int:
             m = min(n, SLOW_POINTS.get(name, n), 50_000 if p.get("degree", 0) > 20 else n)
             sub = pts[:m]
             geoenc.encode(sub[:2000], name, device="cpu", **p)
-            r = medians({"api": lambda: geoenc.encode(sub, name, device="cpu", **p)}, args.repeats)["api"]
+            api = lambda sub=sub, name=name, p=p: geoenc.encode(sub, name, device="cpu", **p)  # noqa: E731
+            r = medians({"api": api}, args.repeats)["api"]
             row = {"encoder": name, "params": p, "dim": get_encoder(name, **p).embedding_dim, "points": m}
             row.update(points_per_cpu_s=m / r["cpu"], points_per_s=m / r["wall"], load=load())
             report["encoders"].append(row)
             print(f"{name:9s} {p!s:15s} {row['points_per_cpu_s']:>13,.0f} pts/CPU-s", file=sys.stderr)
 
     if args.torchspatial:
-        report["batch"] = {"size": args.batch, "rows": batch_ratios(args.torchspatial, args.batch, args.rounds, args.calls)}
+        report["batch"] = {
+            "size": args.batch,
+            "rows": batch_ratios(args.torchspatial, args.batch, args.rounds, args.calls),
+        }
         report["load_after_batch"] = load()
 
     report["load_after"] = load()
@@ -398,8 +405,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_markdown(r: dict) -> None:
     n = r["points"]
-    print(f"torch {r['torch']}, {r['threads']} thread(s), {n:,} points, median of {r['repeats']}; "
-          f"load average {r['load_before']} before, {r['load_after']} after\n")
+    print(
+        f"torch {r['torch']}, {r['threads']} thread(s), {n:,} points, median of {r['repeats']}; "
+        f"load average {r['load_before']} before, {r['load_after']} after\n"
+    )
     print("| sphereM, S = 32 | points per CPU-second | points per second (wall) | geoenc.encode as % of it (CPU) |")
     print("|---|---:|---:|---:|")
     api = r["sphereM"]["geoenc.encode"]
@@ -408,19 +417,23 @@ def print_markdown(r: dict) -> None:
         print(f"| {k} | {v['points_per_cpu_s']:,.0f} | {v['points_per_s']:,.0f} | {pct} |")
     if "cli" in r:
         c = r["cli"]
-        print(f"\n`geoenc encode` (Parquet → Parquet, {n:,} points): {c['wall_s']:.2f} s wall "
-              f"({c['points_per_s']:,.0f} points/s; {c['wall_s_1000_points']:.2f} s for 1,000 points); in this "
-              f"process the pipeline took {c['in_process_pipeline_s']:.2f} s, of which the encode stage "
-              f"{c['encode_stage_cpu_s']:.3f} CPU-s ({c['encode_stage_points_per_cpu_s']:,.0f} points per CPU-second: "
-              f"{c['encode_stage_pct_of_trig_blocked']:.0f} % of the blocked trig floor, "
-              f"{c['encode_stage_pct_of_trig_bare']:.0f} % of the bare one).")
+        print(
+            f"\n`geoenc encode` (Parquet → Parquet, {n:,} points): {c['wall_s']:.2f} s wall "
+            f"({c['points_per_s']:,.0f} points/s; {c['wall_s_1000_points']:.2f} s for 1,000 points); in this "
+            f"process the pipeline took {c['in_process_pipeline_s']:.2f} s, of which the encode stage "
+            f"{c['encode_stage_cpu_s']:.3f} CPU-s ({c['encode_stage_points_per_cpu_s']:,.0f} points per CPU-second: "
+            f"{c['encode_stage_pct_of_trig_blocked']:.0f} % of the blocked trig floor, "
+            f"{c['encode_stage_pct_of_trig_bare']:.0f} % of the bare one)."
+        )
     if "encoders" in r:
         print("\n| encoder | params | D | points | points per CPU-second | points per second (wall) |")
         print("|---|---|---:|---:|---:|---:|")
         for row in r["encoders"]:
             p = ", ".join(f"{k}={v}" for k, v in row["params"].items()) or "defaults"
-            print(f"| {row['encoder']} | {p} | {row['dim']:,} | {row['points']:,} | {row['points_per_cpu_s']:,.0f} | "
-                  f"{row['points_per_s']:,.0f} |")
+            print(
+                f"| {row['encoder']} | {p} | {row['dim']:,} | {row['points']:,} | {row['points_per_cpu_s']:,.0f} | "
+                f"{row['points_per_s']:,.0f} |"
+            )
     if "batch" in r:
         print(f"\n| encoder | batch {r['batch']['size']:,}: geoenc (ms) | reference (ms) | ratio | reference |")
         print("|---|---:|---:|---:|---|")

@@ -84,7 +84,9 @@ class PositionEncoder(nn.Module):
         work = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
         n, dim = x.shape[0], self.embedding_dim
         if out is not None and (tuple(out.shape) != (n, dim) or out.device != x.device):
-            raise ParameterError(f"out must be an ({n}, {dim}) tensor on {x.device}, got {tuple(out.shape)} on {out.device}")
+            raise ParameterError(
+                f"out must be an ({n}, {dim}) tensor on {x.device}, got {tuple(out.shape)} on {out.device}"
+            )
         if self._needs_autograd(x):
             if out is not None:
                 raise ParameterError("out= cannot be used while autograd records (use torch.no_grad())")

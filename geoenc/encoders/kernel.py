@@ -85,7 +85,9 @@ class RBF(PositionEncoder):
 
     def _anchor_parts(self, device: torch.device) -> tuple[Tensor, Tensor]:
         return self._cached(
-            ("anchors", device), lambda: tuple(t.to(device).T.contiguous() for t in split_float(self.anchors)), self.anchors
+            ("anchors", device),
+            lambda: tuple(t.to(device).T.contiguous() for t in split_float(self.anchors)),
+            self.anchors,
         )
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:

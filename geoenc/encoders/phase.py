@@ -138,7 +138,10 @@ class LinearPhase:
             return reduce_turns(val)
 
         offsets = [[add(level(j, lvl)) for lvl in range(p.levels)] for j in range(n_coords)]
-        bag_top = [add(level(int(c[0]), p.levels - 1, self.consts[int(k)])) for c, k in zip(self.bag_coords, self.bag_consts)]
+        bag_top = [
+            add(level(int(c[0]), p.levels - 1, self.consts[int(k)]))
+            for c, k in zip(self.bag_coords, self.bag_consts, strict=True)
+        ]
         resid = [add((self.freqs[j] * TWO_PI)[None, :]) for j in range(n_coords)]
         # per bag and coordinate slot: the index offset of each level, the first slot's top level being the bag's own
         g, nc = self.bag_coords.shape
