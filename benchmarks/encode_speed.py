@@ -232,13 +232,15 @@ def geoclip_reference() -> Callable[[torch.Tensor], torch.Tensor] | None:
     return encode
 
 
-def batch_ratios(path: str, batch: int, rounds: int, calls: int) -> list[dict]:
+def batch_ratios(path: str, batch: int, rounds: int, calls: int, only: list[str] | None = None) -> list[dict]:
     pts = random_lonlat(batch, seed=1)
     train = random_lonlat(20_000, seed=2)
     x32 = torch.as_tensor(pts, dtype=torch.float32)
     builders = torchspatial_classes(path, train)
     rows = []
     for name in encoder_names():
+        if only and name not in only:
+            continue
         enc = get_encoder(name)
         if enc.needs_fit:
             enc.fit(torch.as_tensor(train), seed=0)
@@ -305,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds of the batch comparison")
     ap.add_argument("--calls", type=int, default=20, help="calls per round in the batch comparison")
+    ap.add_argument("--only", nargs="*", help="encoders for --all and --torchspatial (default: all)")
+    ap.add_argument("--no-headline", action="store_true", help="skip the sphereM floors / API / CLI section")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args(argv)
@@ -323,61 +327,66 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": load(),
     }
 
-    # floors and the Python API, interleaved ------------------------------------------------------------
-    geoenc.encode(pts[:10_000], "sphereM", device="cpu", **params)  # warm-up
-    fns = floor_functions(n, s, dim)
-    fns["geoenc.encode"] = lambda: geoenc.encode(pts, "sphereM", device="cpu", **params)
-    res = medians(fns, args.repeats)
-    report["sphereM"] = {
-        k: {**v, "points_per_cpu_s": n / v["cpu"], "points_per_s": n / v["wall"]} for k, v in res.items()
-    }
-    api = res["geoenc.encode"]
-    for floor in ("trig (blocked)", "trig (bare)", "output write"):
-        report["sphereM"]["geoenc.encode"][f"pct_of_{floor}"] = 100 * res[floor]["cpu"] / api["cpu"]
-    report["load_after_api"] = load()
-    for k, v in report["sphereM"].items():
-        print(f"{k:16s} {v['points_per_cpu_s']:>13,.0f} pts/CPU-s {v['points_per_s']:>13,.0f} pts/s", file=sys.stderr)
-
-    # the command line -------------------------------------------------------------------------------------
-    if not args.no_cli:
-        with tempfile.TemporaryDirectory() as tmp:
-            big, small, dst = Path(tmp) / "big.parquet", Path(tmp) / "small.parquet", Path(tmp) / "out.parquet"
-            write_points(big, n)
-            write_points(small, 1000)
-            p = [f"frequency_num={s}"]
-            walls_big, walls_small, stages = [], [], []
-            for _ in range(max(1, args.repeats // 2)):
-                walls_small.append(cli_wall(small, dst, args.threads, "sphereM", p))
-                walls_big.append(cli_wall(big, dst, args.threads, "sphereM", p))
-                stages.append(encode_stage_seconds(big, dst, "sphereM", params))
-            t_big, t_small = statistics.median(walls_big), statistics.median(walls_small)
-            stage_wall = statistics.median(x[1] for x in stages)
-            stage_cpu = statistics.median(x[2] for x in stages)
-            report["cli"] = {
-                "wall_s": t_big,
-                "wall_s_1000_points": t_small,
-                "points_per_s": n / t_big,
-                "marginal_points_per_s": (n - 1000) / max(1e-9, t_big - t_small),
-                "in_process_pipeline_s": statistics.median(x[0] for x in stages),
-                "encode_stage_wall_s": stage_wall,
-                "encode_stage_cpu_s": stage_cpu,
-                "encode_stage_points_per_cpu_s": n / stage_cpu,
-                "encode_stage_pct_of_trig_blocked": 100 * res["trig (blocked)"]["cpu"] / stage_cpu,
-                "encode_stage_pct_of_trig_bare": 100 * res["trig (bare)"]["cpu"] / stage_cpu,
-                "load_after": load(),
-            }
-            c = report["cli"]
-            stage = c["encode_stage_points_per_cpu_s"]
+    if not args.no_headline:
+        # floors and the Python API, interleaved ------------------------------------------------------------
+        geoenc.encode(pts[:10_000], "sphereM", device="cpu", **params)  # warm-up
+        fns = floor_functions(n, s, dim)
+        fns["geoenc.encode"] = lambda: geoenc.encode(pts, "sphereM", device="cpu", **params)
+        res = medians(fns, args.repeats)
+        report["sphereM"] = {
+            k: {**v, "points_per_cpu_s": n / v["cpu"], "points_per_s": n / v["wall"]} for k, v in res.items()
+        }
+        api = res["geoenc.encode"]
+        for floor in ("trig (blocked)", "trig (bare)", "output write"):
+            report["sphereM"]["geoenc.encode"][f"pct_of_{floor}"] = 100 * res[floor]["cpu"] / api["cpu"]
+        report["load_after_api"] = load()
+        for k, v in report["sphereM"].items():
             print(
-                f"geoenc encode: {c['wall_s']:.2f} s wall for {n:,} points "
-                f"({c['wall_s_1000_points']:.2f} s for 1,000); encode stage {stage:,.0f} pts/CPU-s",
-                file=sys.stderr,
+                f"{k:16s} {v['points_per_cpu_s']:>13,.0f} pts/CPU-s {v['points_per_s']:>13,.0f} pts/s", file=sys.stderr
             )
+
+        # the command line -------------------------------------------------------------------------------------
+        if not args.no_cli:
+            with tempfile.TemporaryDirectory() as tmp:
+                big, small, dst = Path(tmp) / "big.parquet", Path(tmp) / "small.parquet", Path(tmp) / "out.parquet"
+                write_points(big, n)
+                write_points(small, 1000)
+                p = [f"frequency_num={s}"]
+                walls_big, walls_small, stages = [], [], []
+                for _ in range(max(1, args.repeats // 2)):
+                    walls_small.append(cli_wall(small, dst, args.threads, "sphereM", p))
+                    walls_big.append(cli_wall(big, dst, args.threads, "sphereM", p))
+                    stages.append(encode_stage_seconds(big, dst, "sphereM", params))
+                t_big, t_small = statistics.median(walls_big), statistics.median(walls_small)
+                stage_wall = statistics.median(x[1] for x in stages)
+                stage_cpu = statistics.median(x[2] for x in stages)
+                report["cli"] = {
+                    "wall_s": t_big,
+                    "wall_s_1000_points": t_small,
+                    "points_per_s": n / t_big,
+                    "marginal_points_per_s": (n - 1000) / max(1e-9, t_big - t_small),
+                    "in_process_pipeline_s": statistics.median(x[0] for x in stages),
+                    "encode_stage_wall_s": stage_wall,
+                    "encode_stage_cpu_s": stage_cpu,
+                    "encode_stage_points_per_cpu_s": n / stage_cpu,
+                    "encode_stage_pct_of_trig_blocked": 100 * res["trig (blocked)"]["cpu"] / stage_cpu,
+                    "encode_stage_pct_of_trig_bare": 100 * res["trig (bare)"]["cpu"] / stage_cpu,
+                    "load_after": load(),
+                }
+                c = report["cli"]
+                stage = c["encode_stage_points_per_cpu_s"]
+                print(
+                    f"geoenc encode: {c['wall_s']:.2f} s wall for {n:,} points "
+                    f"({c['wall_s_1000_points']:.2f} s for 1,000); encode stage {stage:,.0f} pts/CPU-s",
+                    file=sys.stderr,
+                )
 
     # every encoder ----------------------------------------------------------------------------------------
     if args.all:
         report["encoders"] = []
         for name, p in ALL_CASES:
+            if args.only and name not in args.only:
+                continue
             m = min(n, SLOW_POINTS.get(name, n), 50_000 if p.get("degree", 0) > 20 else n)
             sub = pts[:m]
             geoenc.encode(sub[:2000], name, device="cpu", **p)
@@ -391,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.torchspatial:
         report["batch"] = {
             "size": args.batch,
-            "rows": batch_ratios(args.torchspatial, args.batch, args.rounds, args.calls),
+            "rows": batch_ratios(args.torchspatial, args.batch, args.rounds, args.calls, args.only),
         }
         report["load_after_batch"] = load()
 
@@ -411,8 +420,8 @@ def print_markdown(r: dict) -> None:
     )
     print("| sphereM, S = 32 | points per CPU-second | points per second (wall) | geoenc.encode as % of it (CPU) |")
     print("|---|---:|---:|---:|")
-    api = r["sphereM"]["geoenc.encode"]
-    for k, v in r["sphereM"].items():
+    api = r.get("sphereM", {}).get("geoenc.encode", {})
+    for k, v in r.get("sphereM", {}).items():
         pct = "" if k == "geoenc.encode" else f"{api[f'pct_of_{k}']:.0f} %"
         print(f"| {k} | {v['points_per_cpu_s']:,.0f} | {v['points_per_s']:,.0f} | {pct} |")
     if "cli" in r:

@@ -108,8 +108,13 @@ class PositionEncoder(nn.Module):
 
     def block_rows(self, device: torch.device) -> int:
         """Rows per sub-block: about ``BLOCK_BYTES`` of output on the CPU (cache-sized), 256 MB on a GPU."""
-        budget = BLOCK_BYTES if device.type == "cpu" else 256 << 20
-        return max(MIN_BLOCK_ROWS, budget // (4 * max(1, self.embedding_dim)))
+        cpu = device.type == "cpu"
+        rows = self.__dict__.get("_block_rows_cpu" if cpu else "_block_rows_gpu")
+        if rows is None:
+            budget = BLOCK_BYTES if cpu else 256 << 20
+            rows = max(MIN_BLOCK_ROWS, budget // (4 * max(1, self.embedding_dim)))
+            self.__dict__["_block_rows_cpu" if cpu else "_block_rows_gpu"] = rows
+        return rows
 
     # -- what subclasses implement -------------------------------------------------------------------
     def _prepare(self, lonlat: Tensor, dtype: torch.dtype) -> tuple[Tensor, ...]:

@@ -67,12 +67,19 @@ class NeRF(PositionEncoder):
         check_int("frequency_num", frequency_num, 1, 30)
         self.frequency_num = frequency_num
         turns = 2.0 ** (torch.arange(frequency_num, dtype=torch.float64) - 1)  # π·2^l rad = 2^(l−1) turns
+        # one phase group per point whose columns are the output's (sines then cosines, coordinate, octave):
+        # coordinate i drives only its own columns; the sines are the cosines shifted by −¼ turn
+        freqs = torch.zeros(3, 2, 3, frequency_num, dtype=torch.float64)
+        for i in range(3):
+            freqs[i, :, i] = turns
+        shift = torch.zeros(1, 2, 3, frequency_num, dtype=torch.float64)
+        shift[0, 0] = -0.25
         self.phase_table = LinearPhase(
-            turns.expand(3, -1),
+            freqs.reshape(3, -1),
             lo=(-1.0, -1.0, -1.0),
             hi=(1.0, 1.0, 1.0),
-            consts=torch.tensor([[-0.25], [0.0]], dtype=torch.float64).expand(2, frequency_num),
-            bags=[((i,), 0) for i in range(3)] + [((i,), 1) for i in range(3)],  # the sines, then the cosines
+            consts=shift.reshape(1, -1),
+            bags=[((0, 1, 2), 0)],
         )
         self._remember(frequency_num=frequency_num)
 

@@ -46,11 +46,12 @@ class Wrap(PositionEncoder):
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         x = prep[0]
         n = x.shape[0]
-        key = ("angles", x.device, x.dtype, dtype)
-        scale, shift = self._cached(key, lambda: _angles(x.device, x.dtype, dtype, 4096))
-        if shift.shape[0] < n:  # a larger block than before: rebuild once for it
-            self.__dict__["_derived_cache"].pop(key)
-            scale, shift = self._cached(key, lambda: _angles(x.device, x.dtype, dtype, n))
+        consts = self.__dict__.setdefault("_angle_cache", {})  # constants only: nothing to invalidate
+        key = (x.device, x.dtype, dtype)
+        hit = consts.get(key)
+        if hit is None or hit[1].shape[0] < n:
+            hit = consts[key] = _angles(x.device, x.dtype, dtype, max(n, 4096))
+        scale, shift = hit
         # angles in the input's precision (float64 stays float64), shift and cosine in the output dtype (|·| ≤ 2π)
         if out is None:
             return torch.cos(torch.mm(x, scale).to(dtype) + shift[:n])
