@@ -78,6 +78,11 @@ class PositionEncoder(nn.Module):
                 so that every intermediate stays in cache).
         """
         x = as_lonlat(lonlat)
+        if torch.is_autocast_enabled(x.device.type):
+            # the phases must not drop to bfloat16/float16 inside a matrix product: encode in full precision
+            # (the net that follows still runs under autocast)
+            with torch.autocast(x.device.type, enabled=False):
+                return self.forward(x, dtype=dtype, out=out, block_rows=block_rows)
         if out is not None:
             dtype = out.dtype
         dtype = dtype or x.dtype

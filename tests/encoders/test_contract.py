@@ -297,3 +297,14 @@ def test_cuda_input_gives_cuda_output(name):
     out = cpu.to("cuda")(x.to("cuda"))
     assert out.device.type == "cuda" and out.dtype == x.dtype
     torch.testing.assert_close(out.cpu(), expected, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_autocast_does_not_lower_the_phases(name):
+    enc = make(name)
+    x = sample_points(50).float()
+    with torch.no_grad():
+        ref = enc(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got = enc(x)
+    torch.testing.assert_close(got, ref, atol=0, rtol=0)
