@@ -25,9 +25,10 @@ fixed costs), and, run in this process, the time its encode stage spends in ``en
 ``--torchspatial PATH`` points at a checkout of seai-lab/TorchSpatial (its ``main/`` folder holds
 ``SpatialRelationEncoder.py``); nothing of it is copied here. Each encoder is called the way a training step
 calls it, on a float32 batch of ``--batch`` points: TorchSpatial's position-encoder class on the batch as a
-(B, 1, 2) numpy array (as its models pass it), geoenc's encoder on the tensor; the median per-call times of
-interleaved rounds give the ratio. ``geoclip`` has no TorchSpatial class: it is compared with GeoCLIP's own
-position code when the ``geoclip`` package is installed (``pip install --no-deps geoclip``).
+(B, 1, 2) numpy array (as its models pass it), geoenc's encoder on the tensor; the median per-call CPU times
+(of this thread, so that other jobs on a shared machine disturb them little) of interleaved rounds give the
+ratio. ``geoclip`` has no TorchSpatial class: it is compared with GeoCLIP's own position code when the
+``geoclip`` package is installed (``pip install --no-deps geoclip``).
 """
 
 from __future__ import annotations
@@ -268,10 +269,10 @@ def batch_ratios(path: str, batch: int, rounds: int, calls: int, only: list[str]
             per_call = {k: [] for k in fns}
             for _ in range(rounds):
                 for k, fn in fns.items():
-                    t = time.perf_counter()
+                    t = time.thread_time()  # CPU time of this thread: far less disturbed by other jobs than wall time
                     for _ in range(calls):
                         fn()
-                    per_call[k].append((time.perf_counter() - t) / calls)
+                    per_call[k].append((time.thread_time() - t) / calls)
         med = {k: statistics.median(v) for k, v in per_call.items()}
         row = {"encoder": name, "reference": source, "geoenc_ms": med["geoenc"] * 1e3}
         if "reference" in med:
@@ -444,7 +445,7 @@ def print_markdown(r: dict) -> None:
                 f"{row['points_per_s']:,.0f} |"
             )
     if "batch" in r:
-        print(f"\n| encoder | batch {r['batch']['size']:,}: geoenc (ms) | reference (ms) | ratio | reference |")
+        print(f"\n| encoder | batch {r['batch']['size']:,}: geoenc (CPU ms) | reference (CPU ms) | ratio | reference |")
         print("|---|---:|---:|---:|---|")
         for row in r["batch"]["rows"]:
             ref = f"{row['reference_ms']:.3f}" if "reference_ms" in row else "—"

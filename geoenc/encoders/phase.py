@@ -64,7 +64,7 @@ class LinearPhase:
         bags: one ``(coords, const_row)`` per output group: the coordinates summed in it and its constant.
             Every bag sums the same number of coordinates.
         max_bits: at most 2^max_bits table rows per level (levels are added as the scales need); default: about
-            16 K entries per level (small tables stay in cache, which matters more than one index less).
+            32 K entries per level (small tables stay in cache, which matters more than one index less).
 
     Output of both paths: ``(N, G·K)`` phases in radians, group-major (``G = len(bags)``).
     """
@@ -92,8 +92,8 @@ class LinearPhase:
         self.hi = torch.tensor([float(v) for v in hi], dtype=torch.float64)
         self.bag_coords = torch.tensor([list(c) for c, _ in bags], dtype=torch.long)  # (G, nc)
         self.bag_consts = torch.tensor([c for _, c in bags], dtype=torch.long)  # (G,)
-        if max_bits is None:  # about 16 K table entries per level: narrow tables take more rows per level
-            max_bits = max(3, min(10, int(math.log2(16384 / max(1, width)))))
+        if max_bits is None:  # about 32 K table entries per level: narrow tables take more rows per level
+            max_bits = max(3, min(10, int(math.log2(32768 / max(1, width)))))
         self.plan = self._plan(max_bits)
         self._table64 = self._build_table()
         self._cache: dict[tuple, tuple[Tensor, ...]] = {}
