@@ -227,12 +227,6 @@ def check_int(name: str, value: int, lo: int | None = None, hi: int | None = Non
     check_range(name, value, lo, hi)
 
 
-def check_radii(min_radius: float, max_radius: float) -> None:
-    """Validate the scale range of a multi-scale encoder: ``0 < min_radius < max_radius``."""
-    check_range("max_radius", max_radius, 0.0, None, lo_open=True)
-    check_range("min_radius", min_radius, 0.0, max_radius, lo_open=True, hi_open=True)
-
-
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     """Raise ParameterError unless ``value`` is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
@@ -251,22 +245,6 @@ def geometric_frequencies(frequency_num: int, min_radius: float, max_radius: flo
     else:
         radii = min_radius * (max_radius / min_radius) ** (s / (frequency_num - 1))
     return 1.0 / radii
-
-
-def turns_to_radians(turns: Tensor) -> Tensor:
-    """Angle ``2π·turns`` reduced to [−π, π] (exactly: a float minus its nearest integer is exact).
-
-    Space2Vec's frequencies act on degrees, so its arguments reach ~2·10⁴ radians, where the CPU sine
-    and cosine take a slower path (measured 1.3–2× the cost). Working in turns and dropping whole turns
-    first keeps the result as accurate as the rounded argument allows and the trigonometry fast.
-    ``round`` has a zero gradient, so the gradient is that of ``2π·turns``.
-    """
-    return (turns - torch.round(turns)) * (2.0 * math.pi)
-
-
-def wants_grad(*tensors: Tensor) -> bool:
-    """True when autograd records operations on any of ``tensors`` (then no ``out=`` fast paths)."""
-    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 def cast_like(t: Tensor, like: Tensor) -> Tensor:
