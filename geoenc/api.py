@@ -294,11 +294,11 @@ class Model:
         """
         import torch
 
-        from geoenc.workflows.encode import encode_array
+        from geoenc.workflows.encode import embed_array
 
         points = as_points(data, **_coords(lon, lat, crs, centroid, wrap_lon))
         loaded = self._loaded
-        return encode_array(loaded.embed, points.lonlat(), loaded.device, torch.float32, batch_size, self.embedding_dim)
+        return embed_array(loaded.embed, points.lonlat(), loaded.device, torch.float32, batch_size, self.embedding_dim)
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
         """Write the model folder (``model.safetensors`` + ``config.json`` + metrics and log), atomically.

@@ -379,7 +379,7 @@ class LoadedModel:
             f = features if isinstance(features, Tensor) else torch.as_tensor(np.asarray(features, dtype=np.float32))
         with torch.inference_mode():
             for i in range(0, max(t.shape[0], 1), batch_size):
-                xb = t[i : i + batch_size].to(self.device, torch.float32)
+                xb = t[i : i + batch_size].to(self.device, torch.float64)  # coordinates stay exact to the encoder
                 fb = f[i : i + batch_size].to(self.device, torch.float32) if f is not None else None
                 yield fn(xb, fb).float()
 

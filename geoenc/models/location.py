@@ -24,7 +24,9 @@ class LocationEncoder(nn.Module):
         return int(self.net.out_dim)
 
     def forward(self, lonlat: Tensor) -> Tensor:
-        return self.net(self.position(lonlat))
+        """The net on the position encoding, computed in the net's dtype (from float64 input: exact phases)."""
+        first = next(self.net.parameters(), None)
+        return self.net(self.position(lonlat, dtype=first.dtype if first is not None else torch.float32))
 
 
 class FeatureMLP(nn.Module):

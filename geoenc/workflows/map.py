@@ -233,7 +233,7 @@ def map_encoder(
     dev = resolve_device(device)
     name = f"{enc.name} dimension {dim}"
     return _map_dimension(
-        lambda x: enc(x),
+        lambda x: enc(x, dtype=torch.float32),
         enc.embedding_dim,
         dim,
         name,
@@ -316,7 +316,7 @@ def _map_dimension(
 
     @torch.no_grad()
     def values(lonlat: np.ndarray) -> np.ndarray:
-        out = fn(torch.from_numpy(lonlat).to(dev, torch.float32))[:, dim : dim + 1]
+        out = fn(torch.from_numpy(lonlat).to(dev))[:, dim : dim + 1]  # float64 coordinates
         return out.cpu().numpy().astype(np.float32)
 
     grid = make_grid(bbox, cell_deg, 1, max_cells)
