@@ -146,7 +146,7 @@ def encode_stage_seconds(src: Path, dst: Path, method: str, params: dict) -> tup
     """Run the command's pipeline (``encode_file``) here; return its wall seconds and the wall and CPU seconds
     spent inside ``encode_array`` (the encode stage, without reading and writing)."""
     import geoenc.encoders.run as run_mod
-    import geoenc.encoding as encoding_mod
+    import geoenc.workflows.encode as encoding_mod
 
     spent = [0.0, 0.0]
     original = run_mod.encode_array
