@@ -154,13 +154,7 @@ def encode_labels(data: PointData, task: str, classes: list[str] | None, stats: 
     """Class indices (unknown class → −1), multi-hot rows, or standardised float targets."""
     name = data.label_name or "label"
     if task == "regression":
-        try:
-            y = np.asarray(data.labels, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError(f"label column {name!r} is not numeric: use --task classification") from None
-        bad = int((~np.isfinite(y)).sum())
-        if bad:
-            raise InputError(f"label column {name!r} has {bad} missing/NaN/infinite targets: drop those rows")
+        y = numeric_targets(data)
         return ((y - stats["mean"]) / stats["std"]).astype(np.float32)
     index = {c: i for i, c in enumerate(classes or [])}
     if task == "multilabel":
@@ -177,7 +171,8 @@ def encode_labels(data: PointData, task: str, classes: list[str] | None, stats: 
     return np.asarray([index.get(_class_name(v), -1) for v in data.labels], dtype=np.int64)
 
 
-def target_stats(data: PointData) -> dict[str, float]:
+def numeric_targets(data: PointData) -> np.ndarray:
+    """The labels as finite float64 regression targets, or a one-line InputError."""
     name = data.label_name or "label"
     try:
         y = np.asarray(data.labels, dtype=np.float64)
@@ -186,6 +181,13 @@ def target_stats(data: PointData) -> dict[str, float]:
     bad = int((~np.isfinite(y)).sum())
     if bad:
         raise InputError(f"label column {name!r} has {bad} missing/NaN/infinite targets: drop those rows")
+    return y
+
+
+def target_stats(data: PointData) -> dict[str, float]:
+    """Mean and standard deviation of the regression targets (refused when too large to standardise)."""
+    name = data.label_name or "label"
+    y = numeric_targets(data)
     with np.errstate(over="ignore", invalid="ignore"):
         mean, std = float(y.mean()), float(y.std())
     if not (math.isfinite(mean) and math.isfinite(std)):
