@@ -425,7 +425,11 @@ def train(
     if val is not None and settings.get("val_fraction"):
         raise UsageError("give either val= (validation points) or val_fraction=, not both")
     flags = {"label": label, "method": method, "net": net, "method_params": params, "net_params": net_params}
-    cfg = resolve_config({**flags, **settings}, config_file=config, init=init)
+    cfg = resolve_config(
+        {**flags, **settings},
+        config_file=None if config is None else os.fspath(config),
+        init=None if init is None else os.fspath(init),  # any os.PathLike: str() of one is not its path
+    )
     coords = _coords(lon, lat, crs, centroid, wrap_lon)
     points = as_points(data, **coords)
     val_points = as_points(val, **coords) if val is not None else None

@@ -64,6 +64,7 @@ class GeoencGroup(_FlagHelp, TyperGroup):
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
@@ -76,7 +77,12 @@ class GeoencGroup(_FlagHelp, TyperGroup):
                 previous = None
         try:
             rv = super().main(
-                args=argv, prog_name=prog_name or "geoenc", complete_var=complete_var, standalone_mode=False, **extra
+                args=argv,
+                prog_name=prog_name or "geoenc",
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
             )
             code = rv if isinstance(rv, int) else 0
         except typer.Exit as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +30,8 @@ MIN_BLOCK_ROWS = 256
 #: points whose per-point inputs (grid digits, residuals …) are prepared at once on the CPU
 PREPARE_ROWS = 1 << 16
 _OUT_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+R = TypeVar("R")
 
 
 class PositionEncoder(nn.Module):
@@ -137,7 +139,7 @@ class PositionEncoder(nn.Module):
         else returned as a new, differentiable tensor. Both ways must give the same values."""
         raise NotImplementedError
 
-    def _cached(self, name: Any, build: Callable[[], Any], *sources: Tensor) -> Any:
+    def _cached(self, name: Any, build: Callable[[], R], *sources: Tensor) -> R:
         """A constant derived from ``sources`` (e.g. float32 tables on a device), built once per ``name`` (put the
         device and dtype in it) and rebuilt when a source changes (another tensor, or the same one modified in
         place, as ``load_state_dict`` does)."""
@@ -147,7 +149,8 @@ class PositionEncoder(nn.Module):
         if hit is None or hit[0] != key:
             hit = (key, build())
             cache[name] = hit
-        return hit[1]
+        value: R = hit[1]
+        return value
 
     def _needs_autograd(self, lonlat: Tensor) -> bool:
         return torch.is_grad_enabled() and (

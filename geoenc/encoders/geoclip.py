@@ -53,6 +53,7 @@ class GeoCLIP(PositionEncoder):
         "sigmas": "standard deviations of the frequencies, one per scale (comma separated)",
         "seed": "seed of the random frequencies",
     }
+    freqs: Tensor  # buffer (K·W, 2)
 
     def __init__(
         self, *, frequency_num: int = 256, sigmas: tuple[float, ...] = (1.0, 16.0, 256.0), seed: int = 0
@@ -95,5 +96,5 @@ class GeoCLIP(PositionEncoder):
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         table = self._table()
-        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(*prep, dtype)
+        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(prep[0], prep[1], dtype)
         return torch.cos(ang) if out is None else torch.cos(ang, out=out)

@@ -76,6 +76,10 @@ class SphericalHarmonics(PositionEncoder):
         "degree": "number of degrees L (l = 0..L-1), output L² features",
         "convention": "orthonormal (default) or satclip (SatCLIP's released-weights convention)",
     }
+    # buffers: the recurrence tables of _mirrored_tables
+    rec_a: Tensor
+    rec_ab: Tensor
+    rec_d: Tensor
 
     def __init__(self, *, degree: int = 10, convention: str = "orthonormal") -> None:
         super().__init__()
@@ -140,6 +144,6 @@ class SphericalHarmonics(PositionEncoder):
             else:
                 blocks.append(row * trig[c - l : c + l + 1])
             prev2, prev1 = prev1, row
-        if fast:
+        if out is not None:
             return out.copy_(res.T)  # transposed and cast to the output dtype in one copy
         return torch.cat(blocks).T.contiguous().to(dtype)

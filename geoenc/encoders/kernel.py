@@ -41,6 +41,9 @@ class RBF(PositionEncoder):
         "kernel_size": "kernel width sigma in degrees",
         "seed": "seed of the anchor sampling (default: the run's --seed)",
     }
+    # buffers
+    anchors: Tensor  # (M, 2) lon/lat degrees, float64
+    fitted: Tensor  # () bool
 
     def __init__(self, *, num_anchors: int = 200, kernel_size: float = 1.0, seed: int | None = None) -> None:
         super().__init__()
@@ -91,11 +94,11 @@ class RBF(PositionEncoder):
         return hi, lo
 
     def _anchor_parts(self, device: torch.device) -> tuple[Tensor, Tensor]:
-        return self._cached(
-            ("anchors", device),
-            lambda: tuple(t.to(device).T.contiguous() for t in split_float(self.anchors)),
-            self.anchors,
-        )
+        def build() -> tuple[Tensor, Tensor]:
+            hi, lo = split_float(self.anchors)
+            return hi.to(device).T.contiguous(), lo.to(device).T.contiguous()
+
+        return self._cached(("anchors", device), build, self.anchors)
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         if len(prep) == 1:  # float64

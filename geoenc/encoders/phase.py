@@ -96,7 +96,7 @@ class LinearPhase:
             max_bits = max(3, min(10, int(math.log2(32768 / max(1, width)))))
         self.plan = self._plan(max_bits)
         self._table64 = self._build_table()
-        self._cache: dict[tuple, tuple[Tensor, ...]] = {}
+        self._cache: dict[tuple[torch.device, torch.dtype], tuple[Tensor, ...]] = {}
 
     # -- construction ---------------------------------------------------------------------------
     def _plan(self, max_bits: int) -> _Plan:

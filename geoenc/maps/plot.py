@@ -69,7 +69,7 @@ def plot_hotspots(
     legend_bins = (3, 2, 1, 0, -1, -2, -3)
     ax.legend(
         [handles[b] for b in legend_bins],
-        [handles[b].get_label() for b in legend_bins],
+        [str(handles[b].get_label()) for b in legend_bins],
         loc="lower left",
         fontsize=7,
         markerscale=max(1.0, 4.0 / size),
@@ -113,7 +113,11 @@ def class_colours(n: int) -> list[tuple[int, int, int, int]]:
         nxt = int(np.argmax(dist))
         chosen.append(nxt)
         dist = np.minimum(dist, ((lab - lab[nxt]) ** 2).sum(1))
-    return [(*(int(255 * v + 0.5) for v in rgb[i]), 255) for i in chosen[:n]]
+
+    def byte(v: float) -> int:
+        return int(255 * v + 0.5)
+
+    return [(byte(rgb[i, 0]), byte(rgb[i, 1]), byte(rgb[i, 2]), 255) for i in chosen[:n]]
 
 
 def quicklook(
@@ -149,7 +153,7 @@ def quicklook(
         from matplotlib.colors import ListedColormap
         from matplotlib.patches import Patch
 
-        colours = [tuple(c / 255 for c in rgba) for rgba in class_colours(len(class_names))]
+        colours = [(r / 255, g / 255, b / 255, a / 255) for r, g, b, a in class_colours(len(class_names))]
         ax.imshow(
             data,
             extent=extent,

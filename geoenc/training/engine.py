@@ -356,7 +356,8 @@ class Engine:
         history: list[dict[str, Any]] = []
         best_score, best_epoch, bad_epochs = -math.inf, -1, 0
         best_state: dict[str, Tensor] | None = None
-        start_epoch, start_step, sums, samples = 0, 0, {}, 0
+        start_epoch, start_step, samples = 0, 0, 0
+        sums: dict[str, float] = {}  # the epoch's running sums, when resuming mid-epoch
         global_rng: tuple[Tensor, Tensor | None] | None = None
         batches_at_epoch: Tensor | None = None
         if resume is not None:
@@ -414,8 +415,8 @@ class Engine:
                 perm = perm.to(device)
                 acc: dict[str, Tensor] = {}
                 count = int(sums.pop("_count", 0)) if sums else 0
-                for k, v in sums.items():
-                    acc[k] = torch.tensor(v, dtype=torch.float64, device=device)
+                for name, v in sums.items():
+                    acc[name] = torch.tensor(v, dtype=torch.float64, device=device)
                 sums = {}
                 for step in range(start_step, steps):
                     idx = perm[step * bs : (step + 1) * bs]
@@ -426,16 +427,16 @@ class Engine:
                         loss, parts = task.step(module, idx, self.seeds)
                     opt.zero_grad(set_to_none=True)
                     if scaler is not None:
-                        scaler.scale(loss).backward()
+                        scaler.scale(loss).backward()  # type: ignore[no-untyped-call]  # torch: Tensor.backward unannotated
                         scaler.step(opt)
                         scaler.update()
                     else:
-                        loss.backward()
+                        loss.backward()  # type: ignore[no-untyped-call]  # torch: Tensor.backward unannotated
                         opt.step()
                     if per_batch:
                         sched.step()
                     k = idx.numel()
-                    for name, value in (("loss", loss), *parts.items()):
+                    for name, value in [("loss", loss), *parts.items()]:
                         term = value.detach().double() * k
                         acc[name] = acc[name] + term if name in acc else term
                     count += k
@@ -590,7 +591,24 @@ class Engine:
         """The state at the start of an epoch: what a diverged run keeps."""
         return self._checkpoint(task, opt, sched, scaler, epoch, 0, at_epoch_start, {}, 0, list(history), samples, best)
 
-    def _restore(self, task: Task, opt: torch.optim.Optimizer, sched: Any, scaler: Any, ck: Checkpoint) -> tuple:
+    def _restore(
+        self, task: Task, opt: torch.optim.Optimizer, sched: Any, scaler: Any, ck: Checkpoint
+    ) -> tuple[
+        int,
+        int,
+        dict[str, float],
+        int,
+        list[dict[str, Any]],
+        float,
+        int,
+        int,
+        dict[str, Tensor] | None,
+        tuple[Tensor, Tensor | None] | None,
+        Tensor | None,
+    ]:
+        """The loop's state saved in ``ck``: epoch, step, sums, samples, history, best score/epoch, bad epochs,
+        best weights, the global RNG states and the epoch's batch order; the model, optimiser, scheduler, scaler
+        and seeds are restored in place."""
         t, m = ck.tensors, ck.meta
         try:
             task.model.load_state_dict({k[len("model.") :]: v for k, v in t.items() if k.startswith("model.")})

@@ -82,7 +82,8 @@ def encode_cached(position: nn.Module, lonlat: Any) -> Tensor:
     """
     coords = torch.as_tensor(lonlat, dtype=torch.float64, device=getattr(lonlat, "device", None))
     with torch.no_grad():
-        return position(coords, dtype=torch.float32)
+        encoded: Tensor = position(coords, dtype=torch.float32)
+        return encoded
 
 
 def _eval_rows(n_outputs: int) -> int:
@@ -133,6 +134,8 @@ def _monitor(task: str, metrics: dict[str, float]) -> float:
 
 class SupervisedTask(Task):
     """A location model on labelled points: one of the losses ce, an_full, bce, mse, l1 per batch."""
+
+    model: LocationModel
 
     def __init__(
         self,
@@ -381,7 +384,7 @@ def _check_memory(cfg: TrainConfig, task: str, n_outputs: int, feat_dim: int | N
     laid_out: dict[str, Any] = {}
 
     def build() -> nn.Module:
-        laid_out["model"] = build_model(
+        model = build_model(
             cfg.method,
             cfg.method_params,
             cfg.net,
@@ -391,7 +394,8 @@ def _check_memory(cfg: TrainConfig, task: str, n_outputs: int, feat_dim: int | N
             feature_dim=feat_dim,
             feature_hidden=cfg.feature_hidden,
         )
-        return laid_out["model"]
+        laid_out["model"] = model
+        return model
 
     params = parameter_count(build)
     if params is None:

@@ -154,7 +154,7 @@ def encode_file(
     if model is not None and (method is not None or params):
         raise UsageError("give either --method (with -p) or --model, not both")
     if raster is not None or is_autoencoder_dir(model):
-        if not is_autoencoder_dir(model):
+        if model is None or not is_autoencoder_dir(model):
             raise UsageError("--raster goes with --model AE_DIR, an image autoencoder written by `geoenc autoencode`")
         if raster is None:
             raise UsageError(f"model {model} is an image autoencoder: give the raster to cut chips from with --raster")

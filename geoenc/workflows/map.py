@@ -171,7 +171,8 @@ def map_model(
                 # mean probability per class over a coarse grid (2°, or the map's cells when coarser)
                 g = make_grid(bbox, max(cell_deg, 2.0), 1)
                 ll = g.row_centres(0, g.height)
-                return reduce(ll, lambda b: b.sum(0, keepdim=True), np.float64).sum(0) / ll.shape[0]
+                mean: np.ndarray = reduce(ll, lambda b: b.sum(0, keepdim=True), np.float64).sum(0) / ll.shape[0]
+                return mean
 
             picked = [] if argmax else choose_classes(all_names, classes, top_k, all_classes, coarse)
             if picked:
