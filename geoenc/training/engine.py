@@ -22,6 +22,7 @@ work as a :class:`Task` — a model, a loss for a batch of row indices, an evalu
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import math
@@ -242,17 +243,20 @@ class FitResult:
 class _StopFlag:
     """SIGINT/SIGTERM set a flag checked between batches; a second signal raises KeyboardInterrupt at once."""
 
-    def __init__(self) -> None:
-        self.requested = False
-        self._old: dict[int, Any] = {}
-
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
 
+    def __init__(self, defer: bool = True) -> None:
+        self.requested = False
+        self._defer = defer
+        self._old: dict[int, Any] = {}
+
     def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
+        # Under torchrun a signal usually means a peer process died: a rank that kept going to the end of its
+        # batch would wait in the next collective for the dead one, so there the signal ends the process as usual.
+        if self._defer and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handle)
         return self
@@ -260,6 +264,15 @@ class _StopFlag:
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
+
+
+def _dist_timeout() -> datetime.timedelta:
+    """How long a collective waits for the other processes: GEOENC_DIST_TIMEOUT seconds, 30 minutes by default."""
+    try:
+        seconds = float(os.environ.get("GEOENC_DIST_TIMEOUT", "1800"))
+    except ValueError:
+        seconds = 1800.0
+    return datetime.timedelta(seconds=seconds if seconds > 0 else 1800.0)
 
 
 def _dist_info() -> tuple[int, int]:
@@ -349,7 +362,7 @@ class Engine:
             import torch.distributed as dist
 
             if not dist.is_initialized():
-                dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+                dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=_dist_timeout())
                 own_group = True
             module = nn.parallel.DistributedDataParallel(task.model)
 
@@ -379,7 +392,7 @@ class Engine:
         checkpoint: Checkpoint | None = None
         t0 = time.perf_counter()
         self._emit(ProgressEvent("start", start_epoch, cfg.epochs, start_step, steps))
-        with self.seeds.global_stream("train", device), _StopFlag() as stop:
+        with self.seeds.global_stream("train", device), _StopFlag(defer=self.world == 1) as stop:
             self._stop = stop
             if global_rng is not None:
                 torch.set_rng_state(global_rng[0])
