@@ -3,7 +3,7 @@ error, as a Cloud-Optimized GeoTIFF on a regular grid."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -89,7 +89,7 @@ def map_cmd(
         path = maps.map_reconstruction_error(model, raster, output, stride=stride, device=device, overwrite=overwrite)
         note(f"wrote the reconstruction-error map of {raster} → {path}", quiet)
         return
-    grid = {
+    grid: dict[str, Any] = {
         "bbox": bbox,
         "cell_deg": cell_deg,
         "png": png,
@@ -102,6 +102,8 @@ def map_cmd(
             if dim is None:
                 raise UsageError("--method maps one dimension of the encoding: give --dim I")
             res = maps.map_encoder(method, o.parse_key_values(param), dim, output, progress=update, **grid)
+        elif model is None:  # unreachable: exactly one of the two was checked above
+            raise UsageError("give a MODEL folder")
         elif dim is not None:
             if class_ or top_k or all_classes or argmax:
                 raise UsageError("--dim maps an embedding dimension: leave out --class, --top-k, --all and --argmax")
