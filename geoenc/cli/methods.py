@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
+from geoenc.cli.options import flag
+
 
 def methods(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the position encoders with their output dimension and parameters."""
     from rich.console import Console
@@ -28,7 +30,3 @@ def methods(
         params = ", ".join(f"{p.name}={p.default}" for p in i.params) or "—"
         table.add_row(i.name, i.dim_formula, i.default_net, params, i.summary)
     Console().print(table)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("methods")(methods)

@@ -21,6 +21,9 @@ from torch import Tensor, nn
 
 from geoenc.errors import ParameterError
 
+#: seeds are 63-bit, what torch's generators take
+MAX_SEED = 2**63 - 1
+
 
 class PositionEncoder(nn.Module):
     """Base class of all position encoders (PE in ``NN(PE(x))``)."""

@@ -9,7 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, cast_like, check_int, check_range, to_radians, wants_grad
+from geoenc.encoders.base import MAX_SEED, PositionEncoder, cast_like, check_int, check_range, to_radians, wants_grad
 from geoenc.encoders.registry import register
 from geoenc.errors import ParameterError
 
@@ -55,7 +55,7 @@ class GeoCLIP(PositionEncoder):
     ) -> None:
         super().__init__()
         check_int("frequency_num", frequency_num, 1, 100_000)
-        check_int("seed", seed, 0, None)
+        check_int("seed", seed, 0, MAX_SEED)
         sigmas = tuple(float(s) for s in sigmas)
         if not 1 <= len(sigmas) <= 16:
             raise ParameterError(f"parameter sigmas={sigmas!r} is not valid: give 1 to 16 values")

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, as_lonlat, cast_like, check_int, check_range
+from geoenc.encoders.base import MAX_SEED, PositionEncoder, as_lonlat, cast_like, check_int, check_range
 from geoenc.encoders.registry import register
 from geoenc.errors import GeoencError
 
@@ -31,14 +31,15 @@ class RBF(PositionEncoder):
     param_docs: ClassVar[dict[str, str]] = {
         "num_anchors": "number of anchors M (= output dimension)",
         "kernel_size": "kernel width sigma in degrees",
-        "seed": "seed of the anchor sampling",
+        "seed": "seed of the anchor sampling (default: the run's --seed)",
     }
 
-    def __init__(self, *, num_anchors: int = 200, kernel_size: float = 1.0, seed: int = 0) -> None:
+    def __init__(self, *, num_anchors: int = 200, kernel_size: float = 1.0, seed: int | None = None) -> None:
         super().__init__()
         check_int("num_anchors", num_anchors, 1, 100_000)
         check_range("kernel_size", kernel_size, 0.0, 1000.0, lo_open=True)
-        check_int("seed", seed, 0, None)
+        if seed is not None:
+            check_int("seed", seed, 0, MAX_SEED)
         self.num_anchors = num_anchors
         self.kernel_size = float(kernel_size)
         self.seed = seed
@@ -51,12 +52,18 @@ class RBF(PositionEncoder):
         return self.num_anchors
 
     def fit(self, lonlat: Tensor, seed: int | None = None) -> RBF:
-        """Sample the anchors from ``lonlat`` (without replacement if there are at least M points)."""
+        """Sample the anchors from ``lonlat`` (without replacement if there are at least M points).
+
+        Seeded by the ``seed`` parameter when it was given, else by ``seed`` here (the run's seed).
+        """
         lonlat = as_lonlat(lonlat).detach()
         n = lonlat.shape[0]
         if n == 0:
             raise GeoencError("rbf: cannot fit anchors on zero points")
-        gen = torch.Generator().manual_seed(self.seed if seed is None else int(seed))
+        # the encoder's own seed parameter wins; else the run's seed (so provenance names the seed really used)
+        used = self.seed if self.seed is not None else int(seed or 0)
+        self._remember(seed=used)
+        gen = torch.Generator().manual_seed(used)
         if n >= self.num_anchors:
             idx = torch.randperm(n, generator=gen)[: self.num_anchors]
         else:

@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, as_lonlat, cast_like, check_int, check_range
+from geoenc.encoders.base import MAX_SEED, PositionEncoder, as_lonlat, cast_like, check_int, check_range
 from geoenc.encoders.registry import register
 from geoenc.errors import ParameterError
 
@@ -43,7 +43,7 @@ class RFF(PositionEncoder):
         super().__init__()
         check_int("frequency_num", frequency_num, 1, 100_000)
         check_range("kernel_size", kernel_size, 0.0, 1e8, lo_open=True)
-        check_int("seed", seed, 0, None)
+        check_int("seed", seed, 0, MAX_SEED)
         extent = tuple(float(e) for e in extent)
         if (
             len(extent) != 4

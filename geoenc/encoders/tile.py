@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from geoenc.encoders.base import PositionEncoder, check_int, check_range, split_lonlat
+from geoenc.encoders.base import MAX_SEED, PositionEncoder, check_int, check_range, split_lonlat
 from geoenc.encoders.registry import register
 from geoenc.errors import ParameterError
 
@@ -42,7 +42,7 @@ class Tile(PositionEncoder):
         super().__init__()
         check_range("cell_size", cell_size, 0.0, 180.0, lo_open=True)
         check_int("dim", dim, 1, 4096)
-        check_int("seed", seed, 0, None)
+        check_int("seed", seed, 0, MAX_SEED)
         self.cell_size = float(cell_size)
         self.n_cols = math.ceil(360.0 / self.cell_size - 1e-9)
         self.n_rows = math.ceil(180.0 / self.cell_size - 1e-9)

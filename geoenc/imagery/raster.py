@@ -176,11 +176,18 @@ class ChipReader:
     # -- reading -------------------------------------------------------------------------------------
     def _read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """Bands × rows × cols float32 of a window inside the raster, NaN where masked."""
+        import rasterio
         from rasterio.windows import Window
 
         w = Window(c0, r0, c1 - c0, r1 - r0)
-        data = self.ds.read(self.bands, window=w, out_dtype="float32")
-        mask = self.ds.read_masks(self.bands, window=w)
+        try:
+            data = self.ds.read(self.bands, window=w, out_dtype="float32")
+            mask = self.ds.read_masks(self.bands, window=w)
+        except rasterio.errors.RasterioError as exc:
+            raise InputError(
+                f"cannot read raster {self.path!r} at rows {r0}–{r1}, columns {c0}–{c1} ({exc}): is the file "
+                "complete (a truncated or damaged GeoTIFF)?"
+            ) from None
         data[mask == 0] = np.nan
         return data
 
@@ -270,7 +277,8 @@ def valid_fraction(chips: np.ndarray) -> np.ndarray:
 
 
 def outside_message(count: int, total: int, first_row: int, lon: float, lat: float, raster: str) -> str:
+    """The one-line error for points outside a raster; ``first_row`` is 0-based, shown 1-based like every row."""
     return (
-        f"{count:,} of {total:,} points lie outside raster {raster!r} (first: row {first_row}, "
+        f"{count:,} of {total:,} points lie outside raster {raster!r} (first: row {first_row + 1}, "
         f"lon {lon:.6g}, lat {lat:.6g}): pass --skip-outside to drop them"
     )

@@ -21,6 +21,28 @@ WGS84_NAMES = {"EPSG:4326", "OGC:CRS84", "WGS84", "CRS84", "EPSG:4979", "OGC:CRS
 
 
 @dataclass(frozen=True)
+class OptionNames:
+    """How error messages name the coordinate options: the command line's flags or the Python API's arguments."""
+
+    crs: str = "--crs"
+    centroid: str = "--centroid"
+    wrap_lon: str = "--wrap-lon"
+    #: what else a user can do with non-point geometries (appended to the message)
+    centroid_alternative: str = ""
+
+
+#: the command line's spelling (the default everywhere)
+CLI_OPTIONS = OptionNames()
+#: the Python API's spelling (:func:`geoenc.io.frames.as_points`)
+PYTHON_OPTIONS = OptionNames(
+    crs="crs=...",
+    centroid="centroid=True",
+    wrap_lon="wrap_lon=True",
+    centroid_alternative=", or convert them first with .representative_point()",
+)
+
+
+@dataclass(frozen=True)
 class CoordOptions:
     """How to turn an input's coordinates into lon/lat: the options every reader shares."""
 
@@ -30,6 +52,7 @@ class CoordOptions:
     lon_col: str | None = None
     lat_col: str | None = None
     geometry_col: str | None = None
+    encoding: str | None = None  # of a text input (CSV, GeoJSON) that is not UTF-8 and has no byte-order mark
 
 
 def parse_crs(text: str):
@@ -43,17 +66,6 @@ def parse_crs(text: str):
         raise UsageError(
             f"unknown CRS {text!r}: give an authority code such as EPSG:3857, a PROJ string or WKT"
         ) from None
-
-
-def is_lonlat_wgs84(crs) -> bool:
-    from pyproj import CRS
-
-    if crs is None:
-        return True
-    try:
-        return CRS.from_user_input(crs).equals(CRS("OGC:CRS84"), ignore_axis_order=False)
-    except Exception:  # noqa: BLE001 - anything odd is treated as "needs a transform"
-        return False
 
 
 @lru_cache(maxsize=16)
@@ -75,10 +87,13 @@ def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def validate_lonlat(lon: np.ndarray, lat: np.ndarray, offset: int, wrap_lon: bool) -> np.ndarray:
+def validate_lonlat(
+    lon: np.ndarray, lat: np.ndarray, offset: int, wrap_lon: bool, *, names: OptionNames = CLI_OPTIONS
+) -> np.ndarray:
     """Refuse NaN/inf and out-of-range coordinates with one line naming the count and the first row.
 
-    Returns ``lon`` (wrapped into [-180, 180) when ``wrap_lon`` and it was outside [-180, 180]).
+    Returns ``lon`` (wrapped into [-180, 180) when ``wrap_lon`` and it was outside [-180, 180]). ``names``
+    spells the options the messages suggest (the CLI's flags by default).
     """
     bad = ~(np.isfinite(lon) & np.isfinite(lat))
     if bad.any():
@@ -92,7 +107,7 @@ def validate_lonlat(lon: np.ndarray, lat: np.ndarray, offset: int, wrap_lon: boo
         i = _first(bad)
         raise InputError(
             f"{int(bad.sum())} point(s) have latitude outside [-90, 90]; first at row {offset + i + 1} "
-            f"(lat={lat[i]}): are longitude and latitude swapped, or is the data in another CRS (use --crs)?"
+            f"(lat={lat[i]}): are longitude and latitude swapped, or is the data in another CRS (use {names.crs})?"
         )
     bad = np.abs(lon) > 180
     if bad.any():
@@ -102,7 +117,8 @@ def validate_lonlat(lon: np.ndarray, lat: np.ndarray, offset: int, wrap_lon: boo
             i = _first(bad)
             raise InputError(
                 f"{int(bad.sum())} point(s) have longitude outside [-180, 180]; first at row "
-                f"{offset + i + 1} (lon={lon[i]}): pass --wrap-lon to wrap them, or --crs if the data is projected"
+                f"{offset + i + 1} (lon={lon[i]}): pass {names.wrap_lon} to wrap them, or {names.crs} if the data "
+                "is projected"
             )
     return lon
 
@@ -148,7 +164,9 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def points_from_geometries(geoms: np.ndarray, offset: int, centroid: bool) -> tuple[np.ndarray, np.ndarray]:
+def points_from_geometries(
+    geoms: np.ndarray, offset: int, centroid: bool, *, names: OptionNames = CLI_OPTIONS
+) -> tuple[np.ndarray, np.ndarray]:
     """x/y of shapely geometries: points as they are, others refused or reduced to a representative point."""
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
@@ -163,7 +181,7 @@ def points_from_geometries(geoms: np.ndarray, offset: int, centroid: bool) -> tu
         if not centroid:
             i = _first(not_point)
             kind = shapely.get_type_id(geoms[i])
-            names = {
+            kinds = {
                 1: "LineString",
                 2: "LinearRing",
                 3: "Polygon",
@@ -174,7 +192,8 @@ def points_from_geometries(geoms: np.ndarray, offset: int, centroid: bool) -> tu
             }
             raise InputError(
                 f"{int(not_point.sum())} geometries are not points (first at row {offset + i + 1}: "
-                f"{names.get(int(kind), 'other')}); pass --centroid to use a representative point of each"
+                f"{kinds.get(int(kind), 'other')}); pass {names.centroid} to use a representative point of each"
+                f"{names.centroid_alternative}"
             )
         geoms = geoms.copy()
         geoms[not_point] = shapely.point_on_surface(geoms[not_point])

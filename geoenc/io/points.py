@@ -30,6 +30,22 @@ class Points:
         """``(N, 2)`` float64 array of lon/lat degrees."""
         return np.column_stack((self.lon, self.lat))
 
+    def slice(self, start: int, stop: int) -> Points:
+        """Rows ``start:stop`` as a batch of their own (no copy of the attributes; ``offset`` follows)."""
+        stop = min(stop, len(self))
+        return Points(
+            lon=self.lon[start:stop],
+            lat=self.lat[start:stop],
+            attrs=self.attrs.slice(start, max(0, stop - start)),
+            offset=self.offset + start,
+            source_crs=self.source_crs,
+            meta=self.meta,
+        )
+
+    def batches(self, rows: int) -> list[Points]:
+        """The points in batches of at most ``rows`` rows (one batch, possibly empty, when they fit)."""
+        return [self.slice(i, i + rows) for i in range(0, max(len(self), 1), max(1, rows))]
+
 
 def concat_points(parts: list[Points]) -> Points:
     """Join batches of one input back into a single :class:`Points`."""

@@ -5,6 +5,7 @@
 miss with rank ``inf`` and probability 0) or an ``(N, C)`` boolean multi-hot array (multi-label: a point's
 rank is that of its best-ranked true class).
 
+NaN scores (a diverged model) rank below every number, so they never count as hits.
 Ranks are pessimistic on ties: the rank of the true class is the number of classes scoring at least as
 high as it (itself included). A model that gives many classes the same score (kNN's zero probabilities,
 for instance) cannot score hits by ties.
@@ -19,6 +20,8 @@ def _as_arrays(probs, y) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2:
         raise ValueError(f"probs must be (N, C), got shape {p.shape}")
+    if np.isnan(p).any():  # a NaN score ranks last: it must never count as a hit
+        p = np.where(np.isnan(p), -np.inf, p)
     t = np.asarray(y)
     if t.shape[0] != p.shape[0]:
         raise ValueError(f"probs has {p.shape[0]} rows but y has {t.shape[0]}")
@@ -100,3 +103,17 @@ def fuse_probabilities(location_probs, other_probs, eps: float = 1e-12) -> np.nd
     s -= s.max(axis=1, keepdims=True)
     e = np.exp(s)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def merge_metrics(parts: list[dict[str, float]]) -> dict[str, float]:
+    """Combine :func:`classification_metrics` of disjoint batches into the metrics of their union.
+
+    Every metric is a mean over points, so the union's is the ``n``-weighted mean of the batches'.
+    """
+    n = sum(int(p["n"]) for p in parts)
+    if n == 0:
+        raise ValueError("no points to evaluate")
+    keys = [k for k in parts[0] if k != "n"]
+    out = {k: float(sum(p[k] * p["n"] for p in parts) / n) for k in keys}
+    out["n"] = n
+    return out

@@ -8,9 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from geoenc.errors import ParameterError
-
-#: ``embedding`` is a head-less model (e.g. from contrastive pre-training): only ``embed`` is meaningful
-TASKS = ("classification", "multilabel", "regression", "embedding")
+from geoenc.models.spec import TASKS  # ``embedding``: a head-less model (only ``embed`` is meaningful)
 
 
 class LocationEncoder(nn.Module):
@@ -115,6 +113,30 @@ class LocationModel(nn.Module):
         return torch.softmax(raw, dim=-1) if loss == "ce" else torch.sigmoid(raw)
 
 
+def build_location_encoder(
+    method: str,
+    method_params: dict[str, Any] | None,
+    net: str | None,
+    net_params: dict[str, Any] | None,
+    *,
+    fit_on: Any = None,
+    seed: int = 0,
+) -> LocationEncoder:
+    """Position encoder (fitted on the ``(N, 2)`` lon/lat ``fit_on`` when it needs data) + its net.
+
+    ``net=None`` → the encoder's default net. Weights are initialised from torch's global RNG: build inside
+    :meth:`geoenc.training.engine.Engine.init_stream` for a seeded model that leaves the caller's RNG alone.
+    """
+    from geoenc.encoders import get_encoder
+    from geoenc.nets import get_net
+
+    position = get_encoder(method, **(method_params or {}))
+    if position.needs_fit and fit_on is not None:
+        position.fit(torch.as_tensor(fit_on, dtype=torch.float64), seed=seed)
+    body = get_net(net or position.default_net, int(position.embedding_dim), **(net_params or {}))
+    return LocationEncoder(position, body)
+
+
 def build_model(
     method: str,
     method_params: dict[str, Any] | None,
@@ -125,12 +147,17 @@ def build_model(
     *,
     feature_dim: int | None = None,
     feature_hidden: int = 256,
+    position: nn.Module | None = None,
 ) -> LocationModel:
-    """Build a :class:`LocationModel` from names and parameters (``net=None`` → the encoder's default net)."""
+    """Build a :class:`LocationModel` from names and parameters (``net=None`` → the encoder's default net).
+
+    ``position``: an already built (e.g. fitted) position encoder to use instead of building ``method``.
+    """
     from geoenc.encoders import get_encoder
     from geoenc.nets import get_net
 
-    position = get_encoder(method, **(method_params or {}))
+    if position is None:
+        position = get_encoder(method, **(method_params or {}))
     net_name = net or getattr(position, "default_net", "ffn")
     body = get_net(net_name, int(position.embedding_dim), **(net_params or {}))
     return LocationModel(

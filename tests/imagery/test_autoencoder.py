@@ -12,9 +12,10 @@ from rasterio.transform import from_origin
 
 from geoenc.errors import InputError, ModelError
 from geoenc.imagery.autoencoder import ConvAutoencoder, is_autoencoder_dir, load_autoencoder
-from geoenc.imagery.embed import embed_points_with_autoencoder, reconstruction_error_map
+from geoenc.imagery.embed import embed_points_with_autoencoder
 from geoenc.imagery.training import AutoencoderConfig, train_autoencoder
 from geoenc.io import read_points, write_points
+from geoenc.workflows.map import map_reconstruction_error as reconstruction_error_map
 from tests.imagery.rasters import toy_image, write_raster
 
 TOY_T = from_origin(1_000_000, 2_000_000, 50, 50)  # EPSG:3857, 50 m pixels

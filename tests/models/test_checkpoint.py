@@ -111,7 +111,7 @@ def _copy(src, dst):
             lambda d: (d / "config.json").write_text(
                 json.dumps({**json.loads((d / "config.json").read_text()), "n_outputs": 7})
             ),
-            "do not fit",
+            "4 classes but n_outputs is 7",
         ),
         (
             lambda d: (d / "config.json").write_text(

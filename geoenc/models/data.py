@@ -1,4 +1,8 @@
-"""Labelled points for training: extraction from :class:`geoenc.io.Points`, label encoding, splits."""
+"""Labelled points: extraction from :class:`geoenc.io.Points`, label encoding, splits and label fractions.
+
+Shared by training (which fits classes and target statistics) and prediction (which encodes true labels
+the same way to score a model).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from geoenc.errors import InputError, UsageError
+from geoenc.errors import InputError, ParameterError, UsageError
+from geoenc.io.columns import arrow_kind, column, list_column_to_matrix
 
 #: integer label columns with at most this many distinct values are taken as classes
 MAX_INTEGER_CLASSES = 100
@@ -81,48 +86,6 @@ def _kind_of_array(arr: np.ndarray) -> str:
     return "categorical"
 
 
-def _arrow_kind(typ: Any) -> str:
-    import pyarrow as pa
-
-    if pa.types.is_floating(typ) or pa.types.is_decimal(typ):
-        return "numeric"
-    if pa.types.is_integer(typ):
-        return "integer"
-    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
-        return "list"
-    return "categorical"
-
-
-def _column(points: Any, name: str, what: str):
-    cols = points.attrs.column_names
-    if name not in cols:
-        from geoenc.errors import did_you_mean
-
-        raise InputError(
-            f"{what} column {name!r} not found{did_you_mean(name, cols)}; columns: {', '.join(cols) or 'none'}"
-        )
-    return points.attrs.column(name).combine_chunks()
-
-
-def list_column_to_matrix(col: Any, name: str) -> np.ndarray:
-    """A pyarrow list column of numbers (all rows the same length, no nulls) → ``(N, F)`` float32."""
-    import pyarrow as pa
-
-    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_fixed_size_list(col.type)):
-        raise InputError(f"column {name!r} must be a list of numbers per row (got {col.type})")
-    if col.null_count:
-        raise InputError(f"column {name!r} has {col.null_count} empty rows: drop them")
-    lengths = np.asarray(col.value_lengths()) if hasattr(col, "value_lengths") else None
-    if lengths is not None and len(lengths) and (lengths != lengths[0]).any():
-        raise InputError(f"column {name!r} has lists of different lengths: every row needs the same length")
-    flat = np.asarray(col.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
-    n = len(col)
-    width = flat.size // n if n else 0
-    if width == 0:
-        raise InputError(f"column {name!r} has empty lists")
-    return flat.reshape(n, width)
-
-
 def from_points(
     points: Any, label: str | None, features: str | None = None, *, require_label: bool = True
 ) -> PointData:
@@ -130,8 +93,8 @@ def from_points(
     lonlat = np.column_stack((np.asarray(points.lon, dtype=np.float64), np.asarray(points.lat, dtype=np.float64)))
     labels = kind = None
     if label is not None and (require_label or label in points.attrs.column_names):
-        col = _column(points, label, "label")
-        kind = _arrow_kind(col.type)
+        col = column(points, label, "label")
+        kind = arrow_kind(col.type)
         if kind == "list":
             labels = np.empty(len(col), dtype=object)
             labels[:] = col.to_pylist()
@@ -143,7 +106,7 @@ def from_points(
                 labels = np.asarray(col.to_pylist(), dtype=object)
     elif require_label:
         raise UsageError("pass the label column with --label")
-    feats = list_column_to_matrix(_column(points, features, "feature"), features) if features else None
+    feats = list_column_to_matrix(column(points, features, "feature"), features) if features else None
     return PointData(lonlat, labels, feats, kind, label)
 
 
@@ -223,12 +186,18 @@ def target_stats(data: PointData) -> dict[str, float]:
     bad = int((~np.isfinite(y)).sum())
     if bad:
         raise InputError(f"label column {name!r} has {bad} missing/NaN/infinite targets: drop those rows")
-    std = float(y.std())
-    return {"mean": float(y.mean()), "std": std if std > 0 else 1.0}
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(y.mean()), float(y.std())
+    if not (math.isfinite(mean) and math.isfinite(std)):
+        raise InputError(
+            f"label column {name!r} has values too large to standardise (|y| up to {np.abs(y).max():.3g}): "
+            "rescale the target, e.g. to other units or its logarithm"
+        )
+    return {"mean": mean, "std": std if std > 0 else 1.0}
 
 
 def split_validation(
-    n: int, fraction: float, seed: int, strata: np.ndarray | None = None
+    n: int, fraction: float, seed: int | np.random.Generator, strata: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seeded train/validation split; stratified by ``strata`` (class codes) when given.
 
@@ -249,3 +218,32 @@ def split_validation(
     mask = np.ones(n, dtype=bool)
     mask[v] = False
     return np.nonzero(mask)[0], v
+
+
+def stratified_fraction(labels: Any, fraction: float, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """Sorted indices of a seeded, class-stratified ``fraction`` of ``labels`` (CSP's few-shot protocol).
+
+    Each class keeps ``round(fraction · n_c)`` points, at least one; ``fraction=1`` returns every index.
+    ``labels`` is any 1-D sequence of hashable class labels (strings, integers). The same seed always picks
+    the same points, and a smaller fraction's subset is not required to be nested in a larger one's.
+    """
+    try:
+        f = float(fraction)
+    except (TypeError, ValueError):
+        raise ParameterError(f"train fraction {fraction!r} is not a number") from None
+    if not (0 < f <= 1):
+        raise ParameterError(f"train fraction {fraction!r} must be in (0, 1]")
+    y = np.asarray(labels, dtype=object)
+    if y.ndim != 1:
+        raise ParameterError(f"labels must be one per point (1-D), got shape {y.shape}")
+    n = y.shape[0]
+    if f == 1:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    keys = np.asarray([str(v) for v in y])
+    picked = []
+    for c in np.unique(keys):
+        idx = np.nonzero(keys == c)[0]
+        k = max(1, round(f * idx.size))
+        picked.append(idx[rng.permutation(idx.size)[:k]])
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
