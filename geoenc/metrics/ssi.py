@@ -218,6 +218,14 @@ def _n_jobs(n_jobs: int, n_batches: int) -> int:
     return max(1, min(n_jobs, n_batches))
 
 
+def _worker_init() -> None:
+    """Forked workers end quietly on SIGTERM (the parent's handler would raise in them)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
+
+
 def _run_batch(cids: np.ndarray):
     """Scores of one batch of centres for the observed marks and every permutation (inputs in ``_STATE``).
 
@@ -420,7 +428,7 @@ def ssi_scores(
         else:
             import multiprocessing as mp
 
-            pool = mp.get_context("fork").Pool(jobs)
+            pool = mp.get_context("fork").Pool(jobs, initializer=_worker_init)
             results = pool.imap(_run_batch, batches)
         done = 0
         for cids, un, mk, cnt, bdet in results:
@@ -437,9 +445,11 @@ def ssi_scores(
             done += cids.size
             if progress is not None:
                 progress(done)
+        if pool is not None:
+            pool.close()
     finally:
         if pool is not None:
-            pool.terminate()
+            pool.terminate()  # no-op after close() once the workers have exited; stops them on an error
             pool.join()
         _STATE.clear()
     n_low = max(int(low.sum()), 1)

@@ -195,6 +195,30 @@ def _stacked_grid_graphs(r_max: int):
     return offsets, nbr, qn, q4max, qn[:, N_WEIGHT_NEIGHBOURS - 1], qnext
 
 
+def _duplicates(cid, ux, uy, plocal, nbr_p, ok) -> None:
+    """Rows of points with at least 4 others at their very location: those (lowest local index first).
+
+    Distance 0 beats everything and ties go by index, so no candidate list can certify them (the k-d tree
+    returns tied points in no particular order); they are set directly here (in place).
+    """
+    order = np.lexsort((plocal, uy, ux, cid))
+    c_s, x_s, y_s = cid[order], ux[order], uy[order]
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = (c_s[1:] != c_s[:-1]) | (x_s[1:] != x_s[:-1]) | (y_s[1:] != y_s[:-1])
+    gid = np.cumsum(new) - 1
+    size = np.bincount(gid)
+    big = np.flatnonzero(size[gid] > N_WEIGHT_NEIGHBOURS)  # positions (sorted order) in groups of ≥ 5
+    if not big.size:
+        return
+    first = np.flatnonzero(new)[gid[big]]
+    first5 = order[first[:, None] + np.arange(N_WEIGHT_NEIGHBOURS + 1)]  # the group's 5 lowest local indices
+    member = order[big]
+    other = first5 != member[:, None]
+    keep = other & (np.cumsum(other, axis=1) <= N_WEIGHT_NEIGHBOURS)
+    nbr_p[member] = plocal[first5[keep].reshape(-1, N_WEIGHT_NEIGHBOURS)]
+    ok[member] = True
+
+
 # ------------------------------------------------------------------------------------------ batch graph
 @dataclass
 class BatchGraph:
@@ -291,6 +315,7 @@ def build_graph(
     nbr_p, q4_p, has4 = _select(cand, sel_q)
     bound = np.minimum(qlast_g, qlast_p).astype(np.float64) * k2[cid]
     ok = has4 & (q4_p + MARGIN < bound)
+    _duplicates(cid, ux, uy, plocal, nbr_p, ok)
 
     def union(c):
         s = pstart[c]

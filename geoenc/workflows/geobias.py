@@ -19,8 +19,8 @@ from geoenc.io.remote import display_source
 from geoenc.io.write import resolve_output_format
 from geoenc.metrics.hotspots import DEFAULT_GI_K
 from geoenc.metrics.outcome import choose_outcome
-from geoenc.metrics.report import GeobiasResult, check_params, compute_geobias
-from geoenc.metrics.ssi import DEFAULT_K, DEFAULT_RADIUS_KM
+from geoenc.metrics.report import GeobiasResult, check_params, check_ssi_options, compute_geobias
+from geoenc.metrics.ssi import DEFAULT_K, DEFAULT_MODE, DEFAULT_RADIUS_KM
 from geoenc.provenance import provenance
 
 
@@ -70,8 +70,9 @@ def run_geobias(
     band_km: float | None = None,
     fdr: bool = False,
     centres: str = "low",
-    unmarked_presence: str = "low",
-    baseline: int = 0,
+    ssi_mode: str = DEFAULT_MODE,
+    unmarked_presence: str | None = None,
+    relative: int = 0,
     seed: int = 0,
     n_jobs: int = 1,
     raster: str | Path | None = None,
@@ -90,14 +91,13 @@ def run_geobias(
     GeoTIFF of mean Gi* z, low-performance rate and count per ``cell_deg`` cell, ``png`` a hot-spot picture.
     With several inputs each output gets the input's name (``report.<input>.parquet``). Every output is
     checked before any input is read, and nothing is written unless every input was read and scored.
+    ``ssi_mode``, ``unmarked_presence``, ``relative`` and ``seed``: see
+    :func:`~geoenc.metrics.report.compute_geobias`.
     """
     if not inputs:
         raise UsageError("give at least one prediction file")
     check_params(radius_km, k, gi_k, band_km)
-    if baseline < 0:
-        raise ParameterError(f"--baseline must be 0 or more permutations, got {baseline}")
-    if centres not in ("low", "all"):
-        raise UsageError(f"centres must be 'low' or 'all', got {centres!r}")
+    check_ssi_options(ssi_mode, unmarked_presence, relative, centres)
     if raster is not None:
         check_cell_deg(cell_deg)
     n_in = len(inputs)
@@ -139,8 +139,9 @@ def run_geobias(
                 band_km=band_km,
                 fdr=fdr,
                 centres=centres,
+                ssi_mode=ssi_mode,
                 unmarked_presence=unmarked_presence,
-                baseline=baseline,
+                relative=relative,
                 seed=seed,
                 n_jobs=n_jobs,
                 progress=(lambda d, t, s=str(src): progress(s, d, t)) if progress else None,
@@ -154,7 +155,7 @@ def run_geobias(
 
                 sm = res.summary()
                 title = (
-                    f"{Path(res.source).name}: unmarked SSI {sm['unmarked_ssi']:.3f}, marked SSI "
+                    f"{Path(res.source).name}: SSI ({sm['ssi_mode']}) unmarked {sm['unmarked_ssi']:.3f}, marked "
                     f"{sm['marked_ssi']:.3f}, Moran's I {sm['moran_i']:.3f}  ({res.outcome.description})"
                 )
                 plot_hotspots(pic, res.lon, res.lat, res.hot.bin, title=title)
