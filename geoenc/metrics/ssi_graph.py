@@ -44,7 +44,8 @@ IDX_BITS = 20
 IDX_MASK = (1 << IDX_BITS) - 1
 BIG = np.iinfo(np.int64).max
 KG = 11  # grid candidates per presence point (at most 10 grid points lie within any 4th-NN distance)
-KP = 8  # presence candidates per presence point (self included); dense data need more than 4 others
+KP = 5  # presence candidates per presence point (self included)
+KP_MORE = 16  # ... for the rows 5 cannot certify (dense, k-limited neighbourhoods)
 KW = 8  # grid candidates per grid point kept for the spherical re-ranking of grid rows
 UB = 2.0  # search radius (δ units) for grid candidates; every 4th-NN distance in the grid is below 1.6
 MARGIN = 64  # quanta of safety when certifying candidate lists (k-d tree rounding)
@@ -119,18 +120,20 @@ def _unit_grid_tree(r_max: int) -> cKDTree:
     return cKDTree(unit_grid(r_max))
 
 
-def _select(cand: np.ndarray, q: np.ndarray, width: int = N_WEIGHT_NEIGHBOURS):
+def _select(cand: np.ndarray, q: np.ndarray, width: int = N_WEIGHT_NEIGHBOURS, ordered: bool = False):
     """Per row, the ``width`` candidates with the smallest (q, local index); ``cand < 0`` = none.
 
-    Returns (indices in order, q of the last kept, whether the row had ``width`` candidates).
+    Returns (indices, nearest first if ``ordered``; q of the last kept; whether the row had ``width``).
     """
     comp = np.where(cand >= 0, (q << IDX_BITS) | np.maximum(cand, 0), BIG)
     kth = width - 1
     if comp.shape[1] > width:
-        comp = np.partition(comp, kth, axis=1)[:, :width]
-    comp = np.sort(comp[:, :width], axis=1)
-    has = comp[:, kth] != BIG
-    return comp & IDX_MASK, comp[:, kth] >> IDX_BITS, has
+        comp = np.partition(comp, kth, axis=1)  # the ``width`` smallest first, the largest of them at kth
+    comp = comp[:, :width]
+    if ordered:
+        comp = np.sort(comp, axis=1)
+    last = comp.max(axis=1)
+    return comp & IDX_MASK, last >> IDX_BITS, last != BIG
 
 
 def _brute(points: np.ndarray, i: int, width: int = N_WEIGHT_NEIGHBOURS) -> np.ndarray:
@@ -159,7 +162,7 @@ def _grid_graph(rings: int):
     q = quantize(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1])
     cand = np.where(idx == np.arange(n)[:, None], -1, idx)
     width = min(KW + 1, n - 1)
-    nbr, qk, has = _select(cand, q, width)
+    nbr, qk, has = _select(cand, q, width, ordered=True)
     ok = has & ((qk + MARGIN < q[:, -1]) | (k == n))
     for i in np.flatnonzero(~ok):
         nbr[i] = _brute(g, i, width)
@@ -289,33 +292,52 @@ def build_graph(
     off = 4.0 * (r_max + 2)
     bx = (np.arange(C) % BLOCK) * off
     by = (np.arange(C) // BLOCK) * off
-    kp = min(KP, Np)
     shifted = np.column_stack((ux + bx[cid], uy + by[cid]))
-    _, ip = cKDTree(shifted, balanced_tree=False).query(shifted, k=kp, workers=workers)
-    ip = ip.reshape(Np, kp)
-    ret_p = ip < Np
-    ipc = np.where(ret_p, ip, 0)
-    same = ret_p & (cid[ipc] == cid[:, None])
-    validp = same & (ipc != np.arange(Np)[:, None])
-    dx = ux[ipc] - ux[:, None]
-    dy = uy[ipc] - uy[:, None]
-    qp = quantize(dx * dx + dy * dy)
-    complete_p = (~same).any(axis=1) | (n_c[cid] <= kp)
-    qlast_p = np.where(complete_p, BIG // 2, qp[:, -1])
-
+    ptree = cKDTree(shifted, balanced_tree=False)
+    gcand = np.where(validg, n_c[cid][:, None] + igc, -1)
     if sphere:  # re-rank the plane candidates by great-circle distance
-        gx = ug[igc, 0] * dlt[:, None]
-        gy = ug[igc, 1] * dlt[:, None]
-        qg_s = sphere_key(px[:, None], py[:, None], gx, gy, dlt[:, None])
-        qp_s = sphere_key(px[:, None], py[:, None], px[ipc], py[ipc], dlt[:, None])
-        sel_q = np.concatenate((qg_s, qp_s), axis=1)
+        qg_sel = sphere_key(
+            px[:, None], py[:, None], ug[igc, 0] * dlt[:, None], ug[igc, 1] * dlt[:, None], dlt[:, None]
+        )
     else:
-        sel_q = np.concatenate((qg, qp), axis=1)
-    cand = np.concatenate((np.where(validg, n_c[cid][:, None] + igc, -1), np.where(validp, plocal[ipc], -1)), axis=1)
-    nbr_p, q4_p, has4 = _select(cand, sel_q)
-    bound = np.minimum(qlast_g, qlast_p).astype(np.float64) * k2[cid]
-    ok = has4 & (q4_p + MARGIN < bound)
-    _duplicates(cid, ux, uy, plocal, nbr_p, ok)
+        qg_sel = qg
+
+    def select_rows(rows: np.ndarray | slice, kp: int):
+        """4 nearest of ``rows`` among their grid candidates and their ``kp`` nearest presence points."""
+        kp = min(kp, Np)
+        ids = np.arange(Np)[rows]
+        _, ip = ptree.query(shifted[rows], k=kp, workers=workers)
+        ip = ip.reshape(ids.size, kp)
+        ret_p = ip < Np
+        ipc = np.where(ret_p, ip, 0)
+        same = ret_p & (cid[ipc] == cid[rows][:, None])
+        validp = same & (ipc != ids[:, None])
+        dx = ux[ipc] - ux[rows][:, None]
+        dy = uy[ipc] - uy[rows][:, None]
+        qp = quantize(dx * dx + dy * dy)
+        complete_p = (~same).any(axis=1) | (n_c[cid[rows]] <= kp)
+        qlast_p = np.where(complete_p, BIG // 2, qp[:, -1])
+        if sphere:
+            qp_sel = sphere_key(px[rows][:, None], py[rows][:, None], px[ipc], py[ipc], dlt[rows][:, None])
+        else:
+            qp_sel = qp
+        cand = np.concatenate((gcand[rows], np.where(validp, plocal[ipc], -1)), axis=1)
+        nbr, q4, has4 = _select(cand, np.concatenate((qg_sel[rows], qp_sel), axis=1))
+        bound = np.minimum(qlast_g[rows], qlast_p).astype(np.float64) * k2[cid[rows]]
+        ok = has4 & (q4 + MARGIN < bound)
+        # the list was too short when the 4th pick is no nearer than the last presence candidate
+        short = ~ok & has4 & ~complete_p & (q4 + MARGIN >= qlast_p * k2[cid[rows]])
+        dup = same[:, -1] & (qp[:, -1] == 0) if kp > N_WEIGHT_NEIGHBOURS else np.zeros(ids.size, dtype=bool)
+        return nbr, ok, short, dup
+
+    nbr_p, ok, short, dup = select_rows(slice(None), KP)
+    again = np.flatnonzero(short & ~dup)
+    if again.size > (8 if sphere else 32):  # dense, k-limited neighbourhoods: more candidates, not brute force
+        nbr2, ok2, _, dup2 = select_rows(again, KP_MORE)
+        nbr_p[again], ok[again] = nbr2, ok2
+        dup[again] |= dup2
+    if dup.any():  # some point has at least 4 others at its very location
+        _duplicates(cid, ux, uy, plocal, nbr_p, ok)
 
     def union(c):
         s = pstart[c]
@@ -375,7 +397,7 @@ def build_graph(
     if pair_p.size:
         pc = cid[pair_p]
         prow_g = rstart[pc] + n_c[pc] + pair_g  # affected grid row
-        order = np.argsort(prow_g, kind="stable")
+        order = np.argsort(prow_g)
         prow_g, pair_q, pl, pp = prow_g[order], pair_q[order], plocal[pair_p][order], pair_p[order]
         pc = pc[order]
         first = np.concatenate(([True], prow_g[1:] != prow_g[:-1]))
