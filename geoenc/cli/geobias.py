@@ -42,12 +42,10 @@ def _f(x: float | None, digits: int = 3, sign: bool = False) -> str:
     return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
-def _ssi_cell(s: dict, name: str) -> str:
-    """``14.406`` or, with --relative, ``14.406 (+4.81 ± 0.31)``."""
-    text = _f(s[f"{name}_ssi"])
-    if f"{name}_ssi_rel" in s:
-        text += f" ({_f(s[f'{name}_ssi_rel'], 2, sign=True)} ± {_f(s[f'{name}_ssi_random_sd'], 2)})"
-    return text
+def _rel_cell(s: dict, name: str) -> str:
+    """``+4.81 ± 0.31 (9.60)``: observed − random, the spread of the random level, the random level."""
+    rel, sd, rnd = s[f"{name}_ssi_rel"], s[f"{name}_ssi_random_sd"], s[f"{name}_ssi_random"]
+    return f"{_f(rel, 2, sign=True)} ± {_f(sd, 2)} ({_f(rnd, 2)})"
 
 
 MODE_NOTE = {
@@ -69,7 +67,7 @@ def _print_tables(summaries: list[dict], to_stderr: bool = False) -> None:
         "bad %",
         "SSI unmarked",
         "SSI marked",
-        "at cap % un/mk",
+        "at cap %",
         "Moran's I",
         "p",
         "hot 99/95/90",
@@ -83,8 +81,8 @@ def _print_tables(summaries: list[dict], to_stderr: bool = False) -> None:
             Path(s["file"]).name,
             f"{s['n_points']:,}",
             f"{100 * s['bad_rate']:.1f}",
-            _ssi_cell(s, "unmarked"),
-            _ssi_cell(s, "marked"),
+            _f(s["unmarked_ssi"]),
+            _f(s["marked_ssi"]),
             f"{100 * s['unmarked_saturated']:.0f}/{100 * s['marked_saturated']:.0f}",
             _f(s["moran_i"]),
             f"{s['moran_p']:.2g}",
@@ -96,14 +94,19 @@ def _print_tables(summaries: list[dict], to_stderr: bool = False) -> None:
         presence = sorted({s["unmarked_presence"] for s in summaries if s["ssi_mode"] == mode})
         console.print(
             f"SSI mode {mode} ({MODE_NOTE[mode]}); unmarked presence: {'/'.join(presence)} points; "
-            "at cap: centres whose score sits at −log(1e-256) = 589.46"
+            "at cap: % of centres whose unmarked/marked score sits at −log(1e-256) = 589.46"
         )
-    perms = {s["params"]["relative_permutations"] for s in summaries if "marked_ssi_rel" in s}
-    if perms:
-        console.print(
-            f"in brackets: relative score = observed − mean of {'/'.join(map(str, sorted(perms)))} random "
-            "permutations of the outcome at the same centres, ± their standard deviation (--relative)"
+    rel = [s for s in summaries if "marked_ssi_rel" in s]
+    if rel:
+        perms = "/".join(str(n) for n in sorted({s["params"]["relative_permutations"] for s in rel}))
+        rt = Table(
+            title=f"Relative SSI: observed − mean of {perms} random permutations of the outcome at the same centres"
         )
+        for col in ("file", "unmarked rel ± sd (random)", "marked rel ± sd (random)"):
+            rt.add_column(col, justify="left" if col == "file" else "right", no_wrap=col == "file")
+        for s in rel:
+            rt.add_row(Path(s["file"]).name, _rel_cell(s, "unmarked"), _rel_cell(s, "marked"))
+        console.print(rt)
     if len(summaries) == 1:
         bands = summaries[0]["latitude_bands"]
         metric = "accuracy" if "accuracy" in bands[0] else "mean_error"

@@ -184,4 +184,4 @@ def test_ssi_mode_presence_relative_and_saturation_are_reported(cli, preds):
     assert table.exit_code == 0, table.output
     text = " ".join(table.stdout.split())
     assert "SSI mode exact" in text and "unmarked presence: low" in text and "at cap" in text
-    assert "± " in table.stdout and "permutations of the outcome at the same centres" in text
+    assert "Relative SSI" in text and "permutations of the outcome at the same centres" in text and " ± " in text
