@@ -44,8 +44,7 @@ IDX_BITS = 20
 IDX_MASK = (1 << IDX_BITS) - 1
 BIG = np.iinfo(np.int64).max
 KG = 11  # grid candidates per presence point (at most 10 grid points lie within any 4th-NN distance)
-KP = 5  # presence candidates per presence point (self included)
-KP_MORE = 16  # ... for the rows 5 cannot certify (dense, k-limited neighbourhoods)
+KP = 5  # presence candidates per presence point (self included); a ball query completes the rest
 KW = 8  # grid candidates per grid point kept for the spherical re-ranking of grid rows
 UB = 2.0  # search radius (δ units) for grid candidates; every 4th-NN distance in the grid is below 1.6
 MARGIN = 64  # quanta of safety when certifying candidate lists (k-d tree rounding)
@@ -198,30 +197,6 @@ def _stacked_grid_graphs(r_max: int):
     return offsets, nbr, qn, q4max, qn[:, N_WEIGHT_NEIGHBOURS - 1], qnext
 
 
-def _duplicates(cid, ux, uy, plocal, nbr_p, ok) -> None:
-    """Rows of points with at least 4 others at their very location: those (lowest local index first).
-
-    Distance 0 beats everything and ties go by index, so no candidate list can certify them (the k-d tree
-    returns tied points in no particular order); they are set directly here (in place).
-    """
-    order = np.lexsort((plocal, uy, ux, cid))
-    c_s, x_s, y_s = cid[order], ux[order], uy[order]
-    new = np.ones(order.size, dtype=bool)
-    new[1:] = (c_s[1:] != c_s[:-1]) | (x_s[1:] != x_s[:-1]) | (y_s[1:] != y_s[:-1])
-    gid = np.cumsum(new) - 1
-    size = np.bincount(gid)
-    big = np.flatnonzero(size[gid] > N_WEIGHT_NEIGHBOURS)  # positions (sorted order) in groups of ≥ 5
-    if not big.size:
-        return
-    first = np.flatnonzero(new)[gid[big]]
-    first5 = order[first[:, None] + np.arange(N_WEIGHT_NEIGHBOURS + 1)]  # the group's 5 lowest local indices
-    member = order[big]
-    other = first5 != member[:, None]
-    keep = other & (np.cumsum(other, axis=1) <= N_WEIGHT_NEIGHBOURS)
-    nbr_p[member] = plocal[first5[keep].reshape(-1, N_WEIGHT_NEIGHBOURS)]
-    ok[member] = True
-
-
 # ------------------------------------------------------------------------------------------ batch graph
 @dataclass
 class BatchGraph:
@@ -302,42 +277,52 @@ def build_graph(
     else:
         qg_sel = qg
 
-    def select_rows(rows: np.ndarray | slice, kp: int):
-        """4 nearest of ``rows`` among their grid candidates and their ``kp`` nearest presence points."""
-        kp = min(kp, Np)
-        ids = np.arange(Np)[rows]
-        _, ip = ptree.query(shifted[rows], k=kp, workers=workers)
-        ip = ip.reshape(ids.size, kp)
-        ret_p = ip < Np
-        ipc = np.where(ret_p, ip, 0)
-        same = ret_p & (cid[ipc] == cid[rows][:, None])
-        validp = same & (ipc != ids[:, None])
-        dx = ux[ipc] - ux[rows][:, None]
-        dy = uy[ipc] - uy[rows][:, None]
-        qp = quantize(dx * dx + dy * dy)
-        complete_p = (~same).any(axis=1) | (n_c[cid[rows]] <= kp)
-        qlast_p = np.where(complete_p, BIG // 2, qp[:, -1])
-        if sphere:
-            qp_sel = sphere_key(px[rows][:, None], py[rows][:, None], px[ipc], py[ipc], dlt[rows][:, None])
-        else:
-            qp_sel = qp
-        cand = np.concatenate((gcand[rows], np.where(validp, plocal[ipc], -1)), axis=1)
-        nbr, q4, has4 = _select(cand, np.concatenate((qg_sel[rows], qp_sel), axis=1))
-        bound = np.minimum(qlast_g[rows], qlast_p).astype(np.float64) * k2[cid[rows]]
-        ok = has4 & (q4 + MARGIN < bound)
-        # the list was too short when the 4th pick is no nearer than the last presence candidate
-        short = ~ok & has4 & ~complete_p & (q4 + MARGIN >= qlast_p * k2[cid[rows]])
-        dup = same[:, -1] & (qp[:, -1] == 0) if kp > N_WEIGHT_NEIGHBOURS else np.zeros(ids.size, dtype=bool)
-        return nbr, ok, short, dup
+    # first pass: the KP nearest presence points of every row
+    _, ip = ptree.query(shifted, k=min(KP, Np), workers=workers)
+    ip = ip.reshape(Np, -1)
+    ret_p = ip < Np
+    ipc = np.where(ret_p, ip, 0)
+    same = ret_p & (cid[ipc] == cid[:, None])
+    validp = same & (ipc != np.arange(Np)[:, None])
+    dx = ux[ipc] - ux[:, None]
+    dy = uy[ipc] - uy[:, None]
+    qp = quantize(dx * dx + dy * dy)
+    complete_p = (~same).any(axis=1) | (n_c[cid] <= ipc.shape[1])
+    qlast_p = np.where(complete_p, BIG // 2, qp[:, -1])
+    qp_sel = sphere_key(px[:, None], py[:, None], px[ipc], py[ipc], dlt[:, None]) if sphere else qp
+    cand = np.concatenate((gcand, np.where(validp, plocal[ipc], -1)), axis=1)
+    nbr_p, q4_p, has4 = _select(cand, np.concatenate((qg_sel, qp_sel), axis=1))
+    grid_ok = has4 & (q4_p + MARGIN < qlast_g * k2[cid])
+    ok = grid_ok & (q4_p + MARGIN < qlast_p * k2[cid])
 
-    nbr_p, ok, short, dup = select_rows(slice(None), KP)
-    again = np.flatnonzero(short & ~dup)
-    if again.size > (8 if sphere else 32):  # dense, k-limited neighbourhoods: more candidates, not brute force
-        nbr2, ok2, _, dup2 = select_rows(again, KP_MORE)
-        nbr_p[again], ok[again] = nbr2, ok2
-        dup[again] |= dup2
-    if dup.any():  # some point has at least 4 others at its very location
-        _duplicates(cid, ux, uy, plocal, nbr_p, ok)
+    # rows the short list cannot certify (dense data, duplicated locations, ties): every presence point
+    # within the 4th distance (a ball query returns all of them, ties included) beside the grid candidates
+    redo = np.flatnonzero(grid_ok & ~ok)
+    if redo.size:
+        rad = np.sqrt((q4_p[redo] + 2 * MARGIN) / QSCALE / k2[cid[redo]]) * (1 + 1e-9)
+        found = ptree.query_ball_point(
+            shifted[redo], rad, workers=1 if redo.size < 2048 else workers, return_sorted=False
+        )
+        lens = np.fromiter((len(f) for f in found), dtype=np.int64, count=redo.size)
+        rr = np.repeat(np.arange(redo.size), lens)
+        jj = np.concatenate([np.asarray(f, dtype=np.int64) for f in found]) if lens.sum() else np.zeros(0, np.int64)
+        keep = (cid[jj] == cid[redo][rr]) & (jj != redo[rr])
+        rr, jj = rr[keep], jj[keep]
+        col = np.arange(rr.size) - np.concatenate(([0], np.cumsum(np.bincount(rr, minlength=redo.size))))[rr]
+        width = int(col.max()) + 1 if col.size else 1
+        pc = np.full((redo.size, width), -1, dtype=np.int64)
+        pq = np.zeros((redo.size, width), dtype=np.int64)
+        pc[rr, col] = plocal[jj]
+        i_r = redo[rr]
+        if sphere:
+            pq[rr, col] = sphere_key(px[i_r], py[i_r], px[jj], py[jj], dlt[i_r])
+        else:
+            pq[rr, col] = quantize((ux[jj] - ux[i_r]) ** 2 + (uy[jj] - uy[i_r]) ** 2)
+        nbr_r, q4_r, has_r = _select(
+            np.concatenate((gcand[redo], pc), axis=1), np.concatenate((qg_sel[redo], pq), axis=1)
+        )
+        nbr_p[redo] = nbr_r
+        ok[redo] = has_r & (q4_r + MARGIN < qlast_g[redo] * k2[cid[redo]]) & (q4_r <= q4_p[redo])
 
     def union(c):
         s = pstart[c]
