@@ -117,8 +117,9 @@ def read_csv(path: Path) -> dict[str, np.ndarray]:
     return cols
 
 
-def load(entry: dict, files: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """lon, lat, bad of one file; coordinates from a sibling file of the same dataset when missing."""
+def load(entry: dict, files: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """lon, lat, bad of one file; coordinates from a sibling file of the same dataset when missing (None if
+    there is none: GeoBS commits iNat2017 predictions with coordinates only in files too large to store)."""
     cols = read_csv(entry["path"])
     if "lon" not in cols:
         for other in files:
@@ -129,7 +130,7 @@ def load(entry: dict, files: list[dict]) -> tuple[np.ndarray, np.ndarray, np.nda
                     entry["coords_from"] = other["path"].name
                     break
         else:
-            raise SystemExit(f"{entry['path']}: no coordinates and no sibling file with the same row count")
+            return None
     ok = np.isfinite(cols["lon"]) & np.isfinite(cols["lat"])
     entry["dropped"] = int((~ok).sum())
     return cols["lon"][ok], cols["lat"][ok], cols["hit@1"][ok] < 0.5
@@ -193,7 +194,11 @@ def main() -> None:
     print(f"{len(chosen)} prediction files; variants {', '.join(variants)}; load average {os.getloadavg()[0]:.1f}")
     results = []
     for entry in chosen:
-        lon, lat, bad = load(entry, files)
+        loaded = load(entry, files)
+        if loaded is None:
+            print(f"{entry['path'].name}: no coordinates (and no sibling file with them): skipped", flush=True)
+            continue
+        lon, lat, bad = loaded
         rec = {k: entry[k] for k in ("dataset", "model", "run")} | {
             "file": entry["path"].name,
             "n": int(lon.size),
