@@ -294,11 +294,11 @@ class Model:
         """
         import torch
 
-        from geoenc.workflows.encode import encode_array
+        from geoenc.workflows.encode import embed_array
 
         points = as_points(data, **_coords(lon, lat, crs, centroid, wrap_lon))
         loaded = self._loaded
-        return encode_array(loaded.embed, points.lonlat(), loaded.device, torch.float32, batch_size, self.embedding_dim)
+        return embed_array(loaded.embed, points.lonlat(), loaded.device, torch.float32, batch_size, self.embedding_dim)
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
         """Write the model folder (``model.safetensors`` + ``config.json`` + metrics and log), atomically.
@@ -425,7 +425,11 @@ def train(
     if val is not None and settings.get("val_fraction"):
         raise UsageError("give either val= (validation points) or val_fraction=, not both")
     flags = {"label": label, "method": method, "net": net, "method_params": params, "net_params": net_params}
-    cfg = resolve_config({**flags, **settings}, config_file=config, init=init)
+    cfg = resolve_config(
+        {**flags, **settings},
+        config_file=None if config is None else os.fspath(config),
+        init=None if init is None else os.fspath(init),  # any os.PathLike: str() of one is not its path
+    )
     coords = _coords(lon, lat, crs, centroid, wrap_lon)
     points = as_points(data, **coords)
     val_points = as_points(val, **coords) if val is not None else None

@@ -199,6 +199,27 @@ def test_predict_and_evaluate_equal_the_commands(cli, model, data, tmp_path):
     np.testing.assert_allclose(ours["prob_1"], from_cli["prob_1"], rtol=1e-12)
 
 
+class _PathLike:
+    """An ``os.PathLike`` that is not a ``pathlib.Path``."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __fspath__(self):
+        return self.path
+
+
+def test_train_takes_any_path_like_for_init_and_config(model, data, tmp_path):
+    # init= was stored as str(init), the object's repr for a PathLike that is not a Path, so training failed
+    folder = model.save(tmp_path / "m")
+    settings = tmp_path / "train.yaml"
+    settings.write_text("epochs: 2\n")
+    a = geoenc.train(data[0], label="region", init=_PathLike(folder), config=_PathLike(settings), **FAST)
+    b = geoenc.train(data[0], label="region", init=str(folder), config=str(settings), **FAST)
+    assert list(a.history["epoch"]) == [1, 2]
+    pd.testing.assert_frame_equal(a.predict(data[1]), b.predict(data[1]))
+
+
 def test_save_load_round_trip(model, data, tmp_path):
     path = model.save(tmp_path / "m")
     again = geoenc.load_model(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 from collections.abc import Sequence
@@ -32,12 +33,12 @@ class GeoencCommand(_FlagHelp, TyperCommand):
     """A command whose help lists -h/--help as a flag."""
 
 
-class _Interrupted(Exception):
-    """Ctrl-C or SIGTERM inside a command; typer would turn a KeyboardInterrupt into a silent exit 130."""
+class _Carried(Exception):
+    """An exception typer would swallow (Ctrl-C → a silent exit 130, a closed pipe → exit 1), carried to our handler."""
 
-    def __init__(self, interrupt: KeyboardInterrupt) -> None:
-        super().__init__(str(interrupt))
-        self.interrupt = interrupt
+    def __init__(self, inner: BaseException) -> None:
+        super().__init__(str(inner))
+        self.inner = inner
 
 
 class GeoencGroup(_FlagHelp, TyperGroup):
@@ -47,7 +48,11 @@ class GeoencGroup(_FlagHelp, TyperGroup):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:
-            raise _Interrupted(exc) from exc
+            raise _Carried(exc) from exc
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise _Carried(BrokenPipeError(errno.EPIPE, "broken pipe")) from exc
+            raise
 
     def _command_name(self, argv: list[str]) -> str:
         """The subcommand the user called (the first argument that names one), for the help hint."""
@@ -59,6 +64,7 @@ class GeoencGroup(_FlagHelp, TyperGroup):
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
@@ -71,13 +77,18 @@ class GeoencGroup(_FlagHelp, TyperGroup):
                 previous = None
         try:
             rv = super().main(
-                args=argv, prog_name=prog_name or "geoenc", complete_var=complete_var, standalone_mode=False, **extra
+                args=argv,
+                prog_name=prog_name or "geoenc",
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
             )
             code = rv if isinstance(rv, int) else 0
         except typer.Exit as exc:
             code = exc.exit_code
-        except _Interrupted as exc:
-            code = exit_code_for(exc.interrupt, command)
+        except _Carried as exc:
+            code = exit_code_for(exc.inner, command)
         except BaseException as exc:
             if isinstance(exc, SystemExit):
                 raise

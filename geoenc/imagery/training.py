@@ -112,8 +112,8 @@ def _band_stats(chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @torch.no_grad()
 def _evaluate(
-    model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tensor, device, batch: int = 512
-) -> dict[str, float]:
+    model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tensor, device: torch.device, batch: int = 512
+) -> dict[str, Any]:
     std = model.std.to(device)
     se = torch.zeros(model.bands, dtype=torch.float64)
     se_base = torch.zeros(model.bands, dtype=torch.float64)
@@ -145,6 +145,8 @@ def _evaluate(
 class AutoencoderTask(Task):
     """Reconstruct standardised chips; the loss counts valid pixels only; random horizontal flips."""
 
+    model: ConvAutoencoder
+
     def __init__(
         self,
         model: ConvAutoencoder,
@@ -162,7 +164,9 @@ class AutoencoderTask(Task):
         )
         self.n_train = int(train_raw.shape[0])
 
-    def step(self, module: torch.nn.Module, idx: torch.Tensor, seeds: Seeds) -> tuple[torch.Tensor, dict]:
+    def step(
+        self, module: torch.nn.Module, idx: torch.Tensor, seeds: Seeds
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         batch = self.train_raw[idx.cpu()].to(self.device)
         if torch.rand((), generator=seeds.generator("augment")) < 0.5:  # land cover does not care about orientation
             batch = batch.flip(-1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -16,6 +17,9 @@ import pyarrow.compute as pc
 import shapely
 
 from geoenc.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from pyproj import CRS, Transformer
 
 WGS84_NAMES = {"EPSG:4326", "OGC:CRS84", "WGS84", "CRS84", "EPSG:4979", "OGC:CRS84H"}
 
@@ -55,7 +59,7 @@ class CoordOptions:
     encoding: str | None = None  # of a text input (CSV, GeoJSON) that is not UTF-8 and has no byte-order mark
 
 
-def parse_crs(text: str):
+def parse_crs(text: str) -> CRS:
     """A pyproj CRS from user text, or a one-line UsageError."""
     from pyproj import CRS
     from pyproj.exceptions import CRSError
@@ -69,7 +73,7 @@ def parse_crs(text: str):
 
 
 @lru_cache(maxsize=16)
-def _transformer(crs_text: str):
+def _transformer(crs_text: str) -> Transformer:
     from pyproj import CRS, Transformer
 
     return Transformer.from_crs(CRS.from_user_input(crs_text), CRS("OGC:CRS84"), always_xy=True)
@@ -128,7 +132,8 @@ def numeric_column(col: pa.ChunkedArray | pa.Array, name: str, offset: int) -> n
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     if pa.types.is_floating(col.type) or pa.types.is_integer(col.type) or pa.types.is_decimal(col.type):
-        return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        floats: np.ndarray = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return floats
     if pa.types.is_null(col.type):
         return np.full(len(col), np.nan)
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
@@ -136,7 +141,8 @@ def numeric_column(col: pa.ChunkedArray | pa.Array, name: str, offset: int) -> n
         empty = pc.equal(stripped, "")
         cleaned = pc.if_else(empty, pa.scalar(None, pa.string()), stripped)
         try:
-            return pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+            parsed: np.ndarray = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+            return parsed
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         values = cleaned.to_pylist()

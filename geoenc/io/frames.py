@@ -150,7 +150,9 @@ def _attrs(df: Any, drop: set[Any]) -> pa.Table:
 def _from_dataframe(df: Any, lon: str | None, lat: str | None, crs: Any, wrap_lon: bool) -> Points:
     by_name = {_column_name(c): c for c in df.columns}
     names = list(by_name)
-    if lon is not None:
+    lon_col: str | None
+    lat_col: str | None
+    if lon is not None and lat is not None:  # the caller checked that both or neither are given
         for col in (lon, lat):
             if col not in by_name:
                 raise InputError(f"column {col!r} is not in the DataFrame (columns: {', '.join(names) or 'none'})")

@@ -16,11 +16,17 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from geoenc.errors import OutputError, UsageError
 from geoenc.io.atomic import AtomicFile, dest_path, open_target
+
+if TYPE_CHECKING:
+    from affine import Affine
+    from rasterio.windows import Window
 
 TILE = 256
 COMPRESSIONS = ("deflate", "zstd", "lzw")
@@ -45,7 +51,7 @@ class CogWriter:
         height: int,
         names: Sequence[str],
         dtype: str | np.dtype,
-        transform,
+        transform: Affine,
         crs: str = "EPSG:4326",
         nodata: float | int | None = None,
         overwrite: bool = False,
@@ -54,7 +60,7 @@ class CogWriter:
         tags: Mapping[str, object] | None = None,
         colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
         resampling: str | None = None,
-    ):
+    ) -> None:
         import rasterio
 
         dtype = np.dtype(dtype)
@@ -107,7 +113,9 @@ class CogWriter:
             self._cleanup()
             raise
 
-    def write(self, array: np.ndarray, indexes=None, window=None) -> None:
+    def write(
+        self, array: np.ndarray, indexes: int | Sequence[int] | None = None, window: Window | None = None
+    ) -> None:
         """``rasterio``'s ``write`` into the intermediate GTiff, with GDAL's block cache capped at :data:`CACHE_MB`.
 
         Without the cap GDAL keeps up to 5 % of the machine's memory in dirty blocks (a 0.02° global map:
@@ -167,7 +175,9 @@ class CogWriter:
     def __enter__(self) -> CogWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         import rasterio
 
         if exc_type is None:
@@ -184,7 +194,7 @@ def write_geotiff(
     bands: Sequence[np.ndarray],
     names: Sequence[str],
     bounds: tuple[float, float, float, float] | None = None,
-    transform=None,
+    transform: Affine | None = None,
     crs: str = "EPSG:4326",
     nodata: float | int | None = np.nan,
     overwrite: bool = False,
@@ -213,18 +223,21 @@ def write_geotiff(
     shape = arrays[0].shape
     if len(shape) != 2 or any(a.shape != shape for a in arrays):
         raise UsageError(f"bands must be 2-D arrays of one shape, got {[a.shape for a in arrays]}")
-    if (bounds is None) == (transform is None):
-        raise UsageError("give exactly one of bounds=(west, south, east, north) or transform")
     height, width = shape
+    exactly_one = "give exactly one of bounds=(west, south, east, north) or transform"
     if transform is None:  # = rasterio.transform.from_bounds, without its deprecation warning
+        if bounds is None:
+            raise UsageError(exactly_one)
         west, south, east, north = bounds
         transform = Affine((east - west) / width, 0.0, west, 0.0, -(north - south) / height, north)
+    elif bounds is not None:
+        raise UsageError(exactly_one)
     if dtype is None:
         dtype = np.result_type(*arrays)
         if dtype == np.float64:
-            dtype = np.float32
+            dtype = np.dtype(np.float32)
         if dtype == np.bool_:
-            dtype = np.uint8
+            dtype = np.dtype(np.uint8)
     dtype = np.dtype(dtype)
     if nodata is not None and np.isnan(nodata) and dtype.kind != "f":
         raise UsageError(f"nodata NaN needs a float dtype, not {dtype}")

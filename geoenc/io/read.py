@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Union
 
 import numpy as np
 import pyarrow as pa
@@ -35,7 +35,10 @@ from geoenc.io.coords import (
 from geoenc.io.formats import INPUT_FORMATS, check_format, format_from_path, sniff_format
 from geoenc.io.points import Points, concat_points
 from geoenc.io.remote import display_source, file_url_path, open_url, url_path, url_scheme
-from geoenc.io.text import Utf8Reader, decompressed, source_encoding, strip_compression_suffix
+from geoenc.io.text import ByteStream, Utf8Reader, decompressed, source_encoding, strip_compression_suffix
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 Source = Union[str, Path, BinaryIO, bytes]  # noqa: UP007 - a runtime alias (3.10 has no `type` statement)
 
@@ -65,17 +68,18 @@ def _suffix_hint(source: Source) -> str | None:
     return None
 
 
-def _open(source: Source) -> str | BinaryIO:
+def _open(source: Source) -> str | ByteStream:
     if isinstance(source, bytes):
         return io.BytesIO(source)
     if isinstance(source, (str, Path)):
         if str(source) == "-":
             return read_stdin()
-        scheme = url_scheme(source) if isinstance(source, str) else None
-        if scheme == "file":
-            source = file_url_path(source)
-        elif scheme is not None:
-            return open_url(source)
+        if isinstance(source, str):
+            scheme = url_scheme(source)
+            if scheme == "file":
+                source = file_url_path(source)
+            elif scheme is not None:
+                return open_url(source)
         path = Path(source)
         if not path.exists():
             raise InputError(f"input file {str(path)!r} does not exist")
@@ -86,7 +90,7 @@ def _open(source: Source) -> str | BinaryIO:
     return source
 
 
-def _head(handle: str | BinaryIO, n: int = 4096) -> bytes:
+def _head(handle: str | ByteStream, n: int = 4096) -> bytes:
     if isinstance(handle, str):
         with open(handle, "rb") as f:
             return f.read(n)
@@ -100,7 +104,7 @@ def _head(handle: str | BinaryIO, n: int = 4096) -> bytes:
 class PointStream:
     """An input opened for reading: iterate it for :class:`Points` batches."""
 
-    handle: str | BinaryIO
+    handle: str | ByteStream
     name: str
     format: str
     opts: CoordOptions
@@ -226,7 +230,9 @@ def _finish(x: np.ndarray, y: np.ndarray, attrs: pa.Table, offset: int, crs: str
     return Points(lon=lon, lat=lat, attrs=attrs, offset=offset, source_crs=crs or "OGC:CRS84")
 
 
-def _geometry_values(col: pa.ChunkedArray | pa.Array, offset: int, centroid: bool, name: str):
+def _geometry_values(
+    col: pa.ChunkedArray | pa.Array, offset: int, centroid: bool, name: str
+) -> tuple[np.ndarray, np.ndarray]:
     import shapely
 
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
@@ -282,7 +288,7 @@ def _table_to_points(
 # -- Parquet ---------------------------------------------------------------------------------------
 
 
-def _parquet_file(stream: PointStream):
+def _parquet_file(stream: PointStream) -> pq.ParquetFile:
     import pyarrow.parquet as pq
 
     try:
@@ -300,7 +306,7 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
-def _geo_metadata(schema: pa.Schema, name: str) -> dict | None:
+def _geo_metadata(schema: pa.Schema, name: str) -> dict[str, Any] | None:
     meta = schema.metadata or {}
     if b"geo" not in meta:
         return None
@@ -310,7 +316,12 @@ def _geo_metadata(schema: pa.Schema, name: str) -> dict | None:
         raise InputError(f"{name} has unreadable GeoParquet 'geo' metadata (not JSON)") from None
     columns = geo.get("columns", {}) if isinstance(geo, dict) else None
     primary = geo.get("primary_column", "geometry") if isinstance(geo, dict) else None
-    if not isinstance(columns, dict) or not isinstance(primary, str) or not isinstance(columns.get(primary, {}), dict):
+    if (
+        not isinstance(geo, dict)
+        or not isinstance(columns, dict)
+        or not isinstance(primary, str)
+        or not isinstance(columns.get(primary, {}), dict)
+    ):
         raise InputError(
             f"{name} has GeoParquet 'geo' metadata of the wrong shape (it needs an object with a 'primary_column' "
             "name and a 'columns' object): fix the file's metadata, or name --lon-col/--lat-col or --geometry-col"
@@ -318,7 +329,7 @@ def _geo_metadata(schema: pa.Schema, name: str) -> dict | None:
     return geo
 
 
-def _covering_columns(col_meta: dict) -> set[str]:
+def _covering_columns(col_meta: dict[str, Any]) -> set[str]:
     """Top-level columns a GeoParquet 1.1 ``covering`` names (e.g. ``bbox``): derived from the geometry."""
     covering = col_meta.get("covering") if isinstance(col_meta, dict) else None
     out: set[str] = set()
@@ -462,7 +473,7 @@ def _iter_csv(stream: PointStream) -> Iterator[Points]:
 # -- GeoJSON ----------------------------------------------------------------------------------------
 
 
-def _features_to_points(features: list, stream: PointStream, offset: int, crs: str | None) -> Points:
+def _features_to_points(features: list[Any], stream: PointStream, offset: int, crs: str | None) -> Points:
     """Points of one batch of GeoJSON features; non-point geometries go through the shared geometry check."""
     from shapely.geometry import shape
 
@@ -472,7 +483,7 @@ def _features_to_points(features: list, stream: PointStream, offset: int, crs: s
     props = []
     missing: list[int] = []
     other_rows: list[int] = []
-    other_geoms: list = []
+    other_geoms: list[Any] = []  # shapely geometries
     for i, feat in enumerate(features):
         if not isinstance(feat, dict) or feat.get("type") != "Feature":
             raise InputError(f"{stream.name}: item {offset + i + 1} is not a GeoJSON Feature")
@@ -537,7 +548,7 @@ def _empty_attrs(n: int) -> pa.Table:
     return pa.table({"_": pa.nulls(n)}).drop_columns(["_"])
 
 
-def _geojson_crs(doc: dict, stream: PointStream) -> str | None:
+def _geojson_crs(doc: dict[str, Any], stream: PointStream) -> str | None:
     if stream.opts.crs is not None:
         return _crs_text(stream.opts.crs)
     member = doc.get("crs")
@@ -548,7 +559,7 @@ def _geojson_crs(doc: dict, stream: PointStream) -> str | None:
     return _crs_text(named, stream) if named else None
 
 
-def _load_json(stream: PointStream):
+def _load_json(stream: PointStream) -> Any:
     try:
         if isinstance(stream.handle, str):
             with open(stream.handle, "rb") as f:
@@ -582,7 +593,7 @@ def _iter_ndjson(stream: PointStream) -> Iterator[Points]:
     crs = _crs_text(stream.opts.crs)
     handle = open(stream.handle, "rb") if isinstance(stream.handle, str) else stream.handle  # noqa: SIM115 - closed below
     try:
-        batch: list = []
+        batch: list[Any] = []
         offset = 0
         for lineno, raw in enumerate(handle, start=1):
             line = raw.strip().lstrip(b"\x1e")  # RFC 8142 record separators

@@ -20,10 +20,17 @@ import shutil
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import BinaryIO
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from geoenc.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from http.client import HTTPResponse
+
+    import pyarrow.fs as pafs
+    from _typeshed import WriteableBuffer
 
 #: URL schemes geoenc reads (gcs = gs; abfss = abfs over TLS)
 SCHEMES = ("http", "https", "s3", "gs", "gcs", "az", "abfs", "abfss", "file")
@@ -59,7 +66,7 @@ def display_url(url: str) -> str:
     return f"{parts.scheme.lower()}://{host}{parts.path}"
 
 
-def display_source(source) -> str:
+def display_source(source: str | Path) -> str:
     """How an input is named in messages and provenance: URLs through :func:`display_url`, paths as they are."""
     text = str(source)
     return display_url(text) if isinstance(source, str) and url_scheme(text) else text
@@ -90,7 +97,7 @@ def check_scheme(url: str) -> str:
     return scheme
 
 
-def open_url(url: str) -> BinaryIO:
+def open_url(url: str) -> IO[bytes]:
     """Open a remote input for reading: a seekable binary file fetching byte ranges as they are read."""
     scheme = check_scheme(url)
     name = display_url(url)
@@ -141,12 +148,13 @@ class RangeFile(io.RawIOBase):
         self._pos = base + offset
         return self._pos
 
-    def readinto(self, buffer) -> int:
-        n = min(len(buffer), self._size - self._pos)
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), self._size - self._pos)
         if n <= 0:
             return 0
         data = self._read(self._pos, self._pos + n)
-        memoryview(buffer).cast("B")[: len(data)] = data
+        view[: len(data)] = data
         self._pos += len(data)
         return len(data)
 
@@ -201,14 +209,16 @@ class RangeFile(io.RawIOBase):
 # -- http(s): the standard library's urllib (redirects, proxies from the environment) ----------------
 
 
-def _request(url: str, start: int, stop: int | None):
+def _request(url: str, start: int, stop: int | None) -> HTTPResponse:
     import urllib.request
 
     from geoenc._version import __version__
 
     end = "" if stop is None else str(stop - 1)
     headers = {"Range": f"bytes={start}-{end}", "User-Agent": f"geoenc/{__version__}"}
-    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
+    # an http(s) URL opens as an HTTPResponse (typeshed types urlopen's result as Any)
+    resp: HTTPResponse = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
+    return resp
 
 
 def _http_error(exc: BaseException, name: str) -> InputError:
@@ -229,7 +239,7 @@ def _total_size(content_range: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _open_http(url: str, name: str) -> BinaryIO:
+def _open_http(url: str, name: str) -> IO[bytes]:
     import http.client
     import urllib.error
 
@@ -275,7 +285,7 @@ def _open_http(url: str, name: str) -> BinaryIO:
 # -- s3, gs, az/abfs: pyarrow's own file systems -------------------------------------------------------
 
 
-def _arrow_filesystem(url: str, scheme: str):
+def _arrow_filesystem(url: str, scheme: str) -> tuple[pafs.FileSystem, str]:
     """(file system, path inside it) for an object-store URL."""
     import pyarrow.fs as pafs
 
@@ -293,7 +303,8 @@ def _arrow_filesystem(url: str, scheme: str):
         elif os.environ.get("AZURE_STORAGE_SAS_TOKEN"):
             kwargs["sas_token"] = os.environ["AZURE_STORAGE_SAS_TOKEN"]
         return pafs.AzureFileSystem(account, **kwargs), f"{parts.netloc}{parts.path}"
-    return pafs.FileSystem.from_uri(url)
+    found: tuple[pafs.FileSystem, str] = pafs.FileSystem.from_uri(url)
+    return found
 
 
 def _open_arrow(url: str, scheme: str, name: str) -> RangeFile:

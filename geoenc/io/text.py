@@ -15,7 +15,8 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
-from typing import BinaryIO
+from collections.abc import Iterator
+from typing import Protocol
 
 from geoenc.errors import InputError, UsageError
 
@@ -31,6 +32,21 @@ _BOMS = (
 _CHUNK = 1 << 20
 
 
+class ByteStream(Protocol):
+    """What the readers use of an open input: a seekable binary file (an open file, ``BytesIO``, a gzip reader,
+    a remote file, :class:`Utf8Reader` …)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+
 def strip_compression_suffix(name: str) -> str:
     """``pts.csv.gz`` → ``pts.csv`` (the suffix that names the format)."""
     low = name.lower()
@@ -40,16 +56,16 @@ def strip_compression_suffix(name: str) -> str:
     return name
 
 
-def decompressed(handle: str | BinaryIO) -> str | BinaryIO:
+def decompressed(handle: str | ByteStream) -> str | ByteStream:
     """``handle`` itself, or a streaming gzip reader over it when it starts with gzip's magic bytes."""
     if isinstance(handle, str):
         with open(handle, "rb") as f:
             magic = f.read(2)
-        return gzip.open(handle, "rb") if magic == GZIP_MAGIC else handle  # type: ignore[return-value]
+        return gzip.open(handle, "rb") if magic == GZIP_MAGIC else handle
     pos = handle.tell()
     magic = handle.read(2)
     handle.seek(pos)
-    return gzip.GzipFile(fileobj=handle, mode="rb") if magic == GZIP_MAGIC else handle  # type: ignore[return-value]
+    return gzip.GzipFile(fileobj=handle, mode="rb") if magic == GZIP_MAGIC else handle
 
 
 def check_encoding_name(name: str) -> str:
@@ -88,7 +104,7 @@ def source_encoding(head: bytes, given: str | None, name: str) -> str | None:
 class Utf8Reader(io.RawIOBase):
     """A binary stream of the UTF-8 encoding of text read from ``raw`` in ``encoding`` (seekable back to 0)."""
 
-    def __init__(self, raw: BinaryIO, encoding: str, name: str) -> None:
+    def __init__(self, raw: ByteStream, encoding: str, name: str) -> None:
         super().__init__()
         self.raw, self.encoding, self.name_ = raw, encoding, name
         self._reset()
@@ -116,6 +132,10 @@ class Utf8Reader(io.RawIOBase):
         if whence == io.SEEK_SET and offset == self._pos:
             return self._pos
         raise io.UnsupportedOperation("a transcoded text stream can only be rewound to its start")
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = super().read(size)
+        return b"" if data is None else data  # never None: readinto always returns a count
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         while len(self._buf) < len(b) and not self._eof:

@@ -21,7 +21,8 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,19 +31,23 @@ from geoenc.errors import OutputError, UsageError
 from geoenc.io.atomic import AtomicFile, check_output, open_target
 from geoenc.io.formats import OUTPUT_FORMATS, check_format, format_from_path
 
+if TYPE_CHECKING:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
 LAYOUTS = ("list", "columns")
 #: the GeoParquet 1.1 covering column written beside ``geometry``
 BBOX_COLUMN = "bbox"
 BBOX_FIELDS = ("xmin", "ymin", "xmax", "ymax")
 
 
-def _crs84_projjson() -> dict:
+def _crs84_projjson() -> dict[str, Any]:
     from pyproj import CRS
 
     return CRS("OGC:CRS84").to_json_dict()
 
 
-def geo_metadata(bbox: list[float] | None = None, covering: str | None = None) -> dict:
+def geo_metadata(bbox: list[float] | None = None, covering: str | None = None) -> dict[str, Any]:
     """The GeoParquet 1.1 ``geo`` metadata for a WKB point column named ``geometry`` in OGC:CRS84.
 
     ``bbox``: ``[xmin, ymin, xmax, ymax]`` of all points; ``covering``: the name of a bbox struct column.
@@ -136,7 +141,7 @@ class PointWriter:
         metadata: Mapping[str, Any] | None = None,
         geometry: bool = True,
         inputs: Iterable[object] = (),
-    ):
+    ) -> None:
         if not isinstance(dest, AtomicFile):
             check_output(dest, overwrite, inputs=inputs)  # a bad destination is named before a bad format
         self.fmt = resolve_output_format(dest.dest if isinstance(dest, AtomicFile) else dest, fmt)
@@ -151,7 +156,7 @@ class PointWriter:
         self.dest = str(dest.dest if isinstance(dest, AtomicFile) else dest)
         self.rows = 0
         self.bbox: list[float] | None = None  # [xmin, ymin, xmax, ymax] of the points written so far
-        self._writer = None
+        self._writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
         self._schema: pa.Schema | None = None
         if self.dest == "-":
             if sys.stdout is None:
@@ -227,8 +232,8 @@ class PointWriter:
         table = self._table(np.asarray(lon, np.float64), np.asarray(lat, np.float64), attrs, columns or {})
         if self.fmt == "csv":
             table = self._csv_safe(table)
-        if self._writer is None:
-            self._open(table.schema)
+        if self._writer is None or self._schema is None:
+            self._writer, self._schema = self._open(table.schema)
         elif not table.schema.equals(self._schema, check_metadata=False):
             try:
                 table = table.cast(self._schema.remove_metadata() if self.fmt == "csv" else self._schema)
@@ -248,19 +253,18 @@ class PointWriter:
             box = [min(box[0], old[0]), min(box[1], old[1]), max(box[2], old[2]), max(box[3], old[3])]
         self.bbox = box
 
-    def _open(self, schema: pa.Schema) -> None:
+    def _open(self, schema: pa.Schema) -> tuple[pq.ParquetWriter | pacsv.CSVWriter, pa.Schema]:
+        """The writer of the output and the schema it writes (Parquet: with the ``geo`` and provenance metadata)."""
         if self.fmt == "parquet":
             import pyarrow.parquet as pq
 
-            self._schema = self._schema_metadata(schema)
-            self._writer = pq.ParquetWriter(
-                self._sink, self._schema, compression="zstd", use_dictionary=_dictionary_columns(self._schema)
-            )
-        else:
-            import pyarrow.csv as pacsv
+            schema = self._schema_metadata(schema)
+            return pq.ParquetWriter(
+                self._sink, schema, compression="zstd", use_dictionary=_dictionary_columns(schema)
+            ), schema
+        import pyarrow.csv as pacsv
 
-            self._schema = schema
-            self._writer = pacsv.CSVWriter(self._sink, schema)
+        return pacsv.CSVWriter(self._sink, schema), schema
 
     def _finalise_metadata(self) -> None:
         """Write the metadata as it stands at the end: the file-level bbox and the provenance (metrics …).
@@ -268,7 +272,7 @@ class PointWriter:
         Parquet keeps key-value metadata in the footer, written at close; the Arrow schema stored there
         (``ARROW:schema``) is replaced too, so readers that use it see the final metadata as well.
         """
-        if self.fmt != "parquet" or self._schema is None:
+        if self.fmt != "parquet" or self._schema is None or self._writer is None:
             return
         final = self._schema_metadata(self._schema)
         if final.metadata == self._schema.metadata:
@@ -297,7 +301,9 @@ class PointWriter:
     def __enter__(self) -> PointWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.close()
         else:

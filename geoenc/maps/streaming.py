@@ -7,14 +7,20 @@ Used for maps evaluated cell by cell (prediction maps, encoder dimensions), wher
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from geoenc.errors import UsageError
 from geoenc.io.atomic import AtomicFile
 from geoenc.io.geotiff import CogWriter
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 #: refuse grids larger than this many cells × bands unless the caller raises the limit
 DEFAULT_MAX_CELLS = 2_000_000_000
@@ -39,7 +45,7 @@ class Grid:
         return max(1, math.ceil((self.north - self.south) / self.cell_deg - 1e-9))
 
     @property
-    def transform(self):
+    def transform(self) -> Affine:
         from affine import Affine
 
         return Affine(self.cell_deg, 0.0, self.west, 0.0, -self.cell_deg, self.north)
@@ -103,10 +109,10 @@ class GridWriter:
         nodata: float | int = -9999.0,
         overwrite: bool = False,
         crs: str = "EPSG:4326",
-        tags: dict | None = None,
-        colormap: dict | None = None,
-        units: list[str | None] | None = None,
-    ):
+        tags: Mapping[str, object] | None = None,
+        colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
+        units: Sequence[str | None] | None = None,
+    ) -> None:
         self.grid = grid
         self.cog = CogWriter(
             dest,
@@ -138,5 +144,7 @@ class GridWriter:
     def __enter__(self) -> GridWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.cog.__exit__(exc_type, exc, tb)

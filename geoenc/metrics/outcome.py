@@ -79,6 +79,7 @@ def choose_outcome(
             )
         out = Outcome(bad=v == 0.0, gi_value=1.0 - v, column=value, kind="binary")
     else:
+        assert error is not None  # value is None here, so error was given or found above
         if threshold is None:
             raise UsageError(f"{error!r} is a continuous error: pass --threshold X (bad = {error} > X)")
         e = _column(table, error)

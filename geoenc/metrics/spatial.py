@@ -50,7 +50,8 @@ def knn_indices(xyz: np.ndarray, k: int, workers: int = -1) -> np.ndarray:
     # rows where self was not returned (more than k+1 duplicates): drop the last column instead
     missing = ~is_self.any(axis=1)
     is_self[missing, -1] = True
-    return idx[~is_self].reshape(n, k)
+    neighbours: np.ndarray = idx[~is_self].reshape(n, k)
+    return neighbours
 
 
 def knn_weights(xyz: np.ndarray, k: int, self_weight: bool = False, workers: int = -1) -> sparse.csr_matrix:

@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,6 +27,10 @@ from geoenc.errors import GeoencError, ModelError, OutputError
 from geoenc.io.atomic import AtomicDir
 from geoenc.models.spec import FORMAT_VERSION, ModelSpec
 from geoenc.provenance import versions
+
+if TYPE_CHECKING:
+    from geoenc.encoders import PositionEncoder
+    from geoenc.models.location import LocationModel
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -255,7 +259,7 @@ def load_weights(model: nn.Module, path: Path, expected_sha: str | None) -> None
     assign_weights(model, read_weights(path, expected_sha), f"model {path.parent}")
 
 
-def build_from_spec(spec: ModelSpec, device: str | torch.device | None = None) -> nn.Module:
+def build_from_spec(spec: ModelSpec, device: str | torch.device | None = None) -> LocationModel:
     """The :class:`~geoenc.models.location.LocationModel` a spec describes (untrained weights).
 
     ``device="meta"`` lays the model out without allocating memory (to check shapes); an encoder that cannot
@@ -266,7 +270,7 @@ def build_from_spec(spec: ModelSpec, device: str | torch.device | None = None) -
 
     feats = spec.features
 
-    def build(position: nn.Module | None) -> nn.Module:
+    def build(position: PositionEncoder | None) -> LocationModel:
         return build_model(
             spec.encoder.name,
             spec.encoder.params,
@@ -305,11 +309,11 @@ class LoadedModel:
     or array of ``(N, 2)`` lon/lat degrees; outputs are tensors on the input's device (CPU for numpy input).
     """
 
-    def __init__(self, model: nn.Module, spec: ModelSpec, path: Path | None = None) -> None:
+    def __init__(self, model: LocationModel, spec: ModelSpec, path: Path | None = None) -> None:
         self.model = model.eval()
         self.spec = spec
         self.path = path
-        first = next(iter(model.parameters()), None)
+        first: Tensor | None = next(iter(model.parameters()), None)
         if first is None:
             first = next(iter(model.buffers()), None)
         self.device = first.device if first is not None else torch.device("cpu")
@@ -379,7 +383,7 @@ class LoadedModel:
             f = features if isinstance(features, Tensor) else torch.as_tensor(np.asarray(features, dtype=np.float32))
         with torch.inference_mode():
             for i in range(0, max(t.shape[0], 1), batch_size):
-                xb = t[i : i + batch_size].to(self.device, torch.float32)
+                xb = t[i : i + batch_size].to(self.device, torch.float64)  # coordinates stay exact to the encoder
                 fb = f[i : i + batch_size].to(self.device, torch.float32) if f is not None else None
                 yield fn(xb, fb).float()
 

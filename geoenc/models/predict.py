@@ -87,7 +87,8 @@ class Predictor:
             )
         if (p < 0).any() or not np.isfinite(p).all():
             raise InputError(f"prior column {name!r} has negative or non-finite probabilities")
-        return p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
+        normalised: np.ndarray = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
+        return normalised
 
     def _truth(self, points: Any) -> np.ndarray | None:
         """Encoded labels (class indices, −1 for unknown classes; multi-hot rows; raw targets), or None."""

@@ -55,7 +55,9 @@ def _short(params: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def apply_pretrained(model: LocationModel, pretrained_dir: str | os.PathLike, freeze_encoder: bool = False) -> None:
+def apply_pretrained(
+    model: LocationModel, pretrained_dir: str | os.PathLike[str], freeze_encoder: bool = False
+) -> None:
     """Load the location encoder (position encoder + net) of ``pretrained_dir`` into ``model``, in place.
 
     ``pretrained_dir`` is a directory from ``geoenc pretrain`` (or ``geoenc train``: any model directory
@@ -77,7 +79,7 @@ def apply_pretrained(model: LocationModel, pretrained_dir: str | os.PathLike, fr
         freeze(model.location)
 
 
-def encoder_settings(pretrained_dir: str | os.PathLike) -> dict[str, Any]:
+def encoder_settings(pretrained_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """``method``/``method_params``/``net``/``net_params`` of a model directory, as TrainConfig fields.
 
     Lets ``geoenc train --init DIR`` default its encoder and net to the pretrained ones, so a user need

@@ -5,9 +5,13 @@ estimate and what to change, instead of a machine that swaps or a process the ke
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from geoenc.errors import ParameterError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 #: share of the machine's physical memory a run may plan to use
 BUDGET_SHARE = 0.8
@@ -23,7 +27,7 @@ def physical_memory() -> int | None:
         return None
 
 
-def parameter_count(build: Any) -> int | None:
+def parameter_count(build: Callable[[], nn.Module]) -> int | None:
     """Parameters of the module ``build()`` makes, laid out on torch's meta device (no memory used).
 
     None when a part of the model cannot be built there (its own size checks then apply).

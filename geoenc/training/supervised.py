@@ -75,10 +75,15 @@ class TrainResult:
         )
 
 
-def encode_cached(position: nn.Module, lonlat: Tensor, batch: int = 65536) -> Tensor:
-    """A fixed position encoding of every row, computed once (float32, on ``lonlat``'s device)."""
+def encode_cached(position: nn.Module, lonlat: Any) -> Tensor:
+    """A fixed position encoding of every row, computed once: float32, from float64 coordinates (exact phases).
+
+    ``lonlat``: ``(N, 2)`` degrees (numpy or a tensor, on the device the encoding should live on).
+    """
+    coords = torch.as_tensor(lonlat, dtype=torch.float64, device=getattr(lonlat, "device", None))
     with torch.no_grad():
-        return torch.cat([position(lonlat[i : i + batch]) for i in range(0, lonlat.shape[0], batch)]).float()
+        encoded: Tensor = position(coords, dtype=torch.float32)
+        return encoded
 
 
 def _eval_rows(n_outputs: int) -> int:
@@ -129,6 +134,8 @@ def _monitor(task: str, metrics: dict[str, float]) -> float:
 
 class SupervisedTask(Task):
     """A location model on labelled points: one of the losses ce, an_full, bce, mse, l1 per batch."""
+
+    model: LocationModel
 
     def __init__(
         self,
@@ -315,13 +322,13 @@ def train(
     learnable = any(p.requires_grad for p in position.parameters())
     cache = cfg.cache_encoding and not learnable and len(tr) * int(position.embedding_dim) * 4 <= CACHE_LIMIT_BYTES
     lonlat_tr = torch.as_tensor(tr.lonlat, dtype=torch.float32, device=device)
-    x_tr = encode_cached(position, lonlat_tr) if cache else lonlat_tr
+    x_tr = encode_cached(position, torch.as_tensor(tr.lonlat, device=device)) if cache else lonlat_tr
     f_tr = torch.as_tensor(tr.features, device=device) if tr.features is not None else None
     val = None
     if va is not None and y_val is not None:
         lonlat_va = torch.as_tensor(va.lonlat, dtype=torch.float32, device=device)
         f_va = torch.as_tensor(va.features, device=device) if va.features is not None else None
-        val = (encode_cached(position, lonlat_va) if cache else lonlat_va, f_va, y_val)
+        val = (encode_cached(position, torch.as_tensor(va.lonlat, device=device)) if cache else lonlat_va, f_va, y_val)
     job = SupervisedTask(model, task, loss_name, x_tr, f_tr, torch.as_tensor(y_tr, device=device), cache, val, stats)
 
     def describe(checkpoint: Checkpoint | None) -> Checkpoint | None:
@@ -377,7 +384,7 @@ def _check_memory(cfg: TrainConfig, task: str, n_outputs: int, feat_dim: int | N
     laid_out: dict[str, Any] = {}
 
     def build() -> nn.Module:
-        laid_out["model"] = build_model(
+        model = build_model(
             cfg.method,
             cfg.method_params,
             cfg.net,
@@ -387,7 +394,8 @@ def _check_memory(cfg: TrainConfig, task: str, n_outputs: int, feat_dim: int | N
             feature_dim=feat_dim,
             feature_hidden=cfg.feature_hidden,
         )
-        return laid_out["model"]
+        laid_out["model"] = model
+        return model
 
     params = parameter_count(build)
     if params is None:

@@ -22,6 +22,8 @@ import torch
 
 from geoenc.defaults import DEFAULT_METHOD
 from geoenc.device import resolve_device, resolve_dtype
+from geoenc.encoders.base import PositionEncoder
+from geoenc.encoders.run import encode_array
 from geoenc.errors import UsageError
 from geoenc.io import CoordOptions, PointWriter, open_points
 from geoenc.io.points import Points
@@ -47,7 +49,7 @@ def rows_per_batch(batch_size: int, dim: int) -> int:
 
 
 @torch.no_grad()
-def encode_array(
+def embed_array(
     fn: Callable[[torch.Tensor], torch.Tensor],
     lonlat: np.ndarray,
     device: torch.device,
@@ -55,7 +57,14 @@ def encode_array(
     batch_size: int,
     dim: int | None = None,
 ) -> np.ndarray:
-    """``fn`` (an encoder or a model's ``embed``) on ``(N, 2)`` lon/lat degrees, in batches → ``(N, D)`` numpy."""
+    """``fn`` (a position encoder, or a model's ``embed``) on ``(N, 2)`` lon/lat degrees → ``(N, D)`` numpy.
+
+    A position encoder takes the float64 coordinates and writes cache-sized blocks into one output
+    (:func:`geoenc.encoders.run.encode_array`: its phases are exact for float64 input); a model's ``embed`` runs
+    in batches of rows (at most :data:`MAX_BATCH_BYTES` of output each).
+    """
+    if isinstance(fn, PositionEncoder):
+        return encode_array(fn, np.asarray(lonlat, dtype=np.float64), device=device, dtype=dtype)
     rows = rows_per_batch(batch_size, dim or int(getattr(fn, "embedding_dim", 64)))
     out = []
     for start in range(0, lonlat.shape[0], rows):
@@ -96,7 +105,7 @@ def encode_lonlat(
         enc = get_encoder(method or DEFAULT_METHOD, **(params or {}))
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     fit_encoder(enc, lonlat, seed)
-    return encode_array(enc.to(dev), np.asarray(lonlat, dtype=np.float64), dev, dt, batch_size, enc.embedding_dim)
+    return embed_array(enc.to(dev), np.asarray(lonlat, dtype=np.float64), dev, dt, batch_size, enc.embedding_dim)
 
 
 def _state_hash(module: torch.nn.Module) -> str:
@@ -145,7 +154,7 @@ def encode_file(
     if model is not None and (method is not None or params):
         raise UsageError("give either --method (with -p) or --model, not both")
     if raster is not None or is_autoencoder_dir(model):
-        if not is_autoencoder_dir(model):
+        if model is None or not is_autoencoder_dir(model):
             raise UsageError("--raster goes with --model AE_DIR, an image autoencoder written by `geoenc autoencode`")
         if raster is None:
             raise UsageError(f"model {model} is an image autoencoder: give the raster to cut chips from with --raster")
@@ -197,7 +206,7 @@ def encode_file(
         writer.metadata.update(meta, dim=dim, dtype=str(dt).replace("torch.", ""))
 
         def compute(batch: Points) -> tuple[Points, dict[str, Any]]:
-            return batch, {"embedding": encode_array(fn, batch.lonlat(), dev, dt, batch_size, dim)}
+            return batch, {"embedding": embed_array(fn, batch.lonlat(), dev, dt, batch_size, dim)}
 
         rows, _ = stream_points(stream, writer, compute, progress)
     return EncodeResult(rows=rows, dim=int(dim), method=label, params=params_out)

@@ -171,7 +171,8 @@ def map_model(
                 # mean probability per class over a coarse grid (2°, or the map's cells when coarser)
                 g = make_grid(bbox, max(cell_deg, 2.0), 1)
                 ll = g.row_centres(0, g.height)
-                return reduce(ll, lambda b: b.sum(0, keepdim=True), np.float64).sum(0) / ll.shape[0]
+                mean: np.ndarray = reduce(ll, lambda b: b.sum(0, keepdim=True), np.float64).sum(0) / ll.shape[0]
+                return mean
 
             picked = [] if argmax else choose_classes(all_names, classes, top_k, all_classes, coarse)
             if picked:
@@ -233,7 +234,7 @@ def map_encoder(
     dev = resolve_device(device)
     name = f"{enc.name} dimension {dim}"
     return _map_dimension(
-        lambda x: enc(x),
+        lambda x: enc(x, dtype=torch.float32),
         enc.embedding_dim,
         dim,
         name,
@@ -316,7 +317,7 @@ def _map_dimension(
 
     @torch.no_grad()
     def values(lonlat: np.ndarray) -> np.ndarray:
-        out = fn(torch.from_numpy(lonlat).to(dev, torch.float32))[:, dim : dim + 1]
+        out = fn(torch.from_numpy(lonlat).to(dev))[:, dim : dim + 1]  # float64 coordinates
         return out.cpu().numpy().astype(np.float32)
 
     grid = make_grid(bbox, cell_deg, 1, max_cells)
