@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geoenc.metrics.spatial import EARTH_RADIUS_KM
-from geoenc.metrics.ssi import ssi_scores
+from geoenc.metrics.ssi import SSI_CAP, ssi_scores
 
 # TorchSpatial (Wu, Cao et al., NeurIPS 2024 D&B), geo-bias table: (base, rel) per model and dataset
 PAPER = {
@@ -136,12 +136,51 @@ def load(entry: dict, files: list[dict]) -> tuple[np.ndarray, np.ndarray, np.nda
     return cols["lon"][ok], cols["lat"][ok], cols["hit@1"][ok] < 0.5
 
 
-def score(lon, lat, bad, variant: str, relative: int, seed: int, jobs: int) -> dict:
+def pick_centres(bad: np.ndarray, max_centres: int, seed: int) -> np.ndarray:
+    """Boolean centre mask: every low-performance point, or a seeded random subset of ``max_centres`` of them."""
+    low = np.flatnonzero(bad)
+    if max_centres <= 0 or low.size <= max_centres:
+        return bad.copy()
+    mask = np.zeros(bad.size, dtype=bool)
+    mask[np.random.default_rng(seed).choice(low, max_centres, replace=False)] = True
+    return mask
+
+
+def score(lon, lat, bad, variant: str, relative: int, seed: int, jobs: int, centres: np.ndarray) -> dict:
     t = time.perf_counter()
-    res = ssi_scores(lon, lat, bad, k=400, relative=relative, seed=seed, n_jobs=jobs, **VARIANTS[variant])
+    res = ssi_scores(
+        lon, lat, bad, k=400, centres=centres, relative=relative, seed=seed, n_jobs=jobs, **VARIANTS[variant]
+    )
     s = res.summary()
+    low = res.centre & res.bad
+    for name, arr in (("unmarked_ssi", res.unmarked), ("marked_ssi", res.marked)):
+        v = arr[low][np.isfinite(arr[low])]  # standard error of the mean over the (sampled) centres
+        s[name + "_se"] = float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
     s["seconds"] = time.perf_counter() - t
     return s
+
+
+def committed_scores(root: Path, dataset: str, model_file: str) -> dict | None:
+    """Means of the per-point SSI scores GeoBS commits for the same predictions (GBS_score_result_table, PyGBS
+    code of January 2025, r = 0.05 rad), over the low-performance centres and over all points; None if absent."""
+    name = f"eval_{dataset}__val_{model_file.replace('no_prior', 'no_prior_coord')}_ssi_0.05.csv"
+    paths = [p for p in root.rglob(name) if "hit@1_weights" in str(p) and p.stat().st_size > 0]
+    if not paths:
+        return None
+    with open(paths[0], newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    value = np.array([float(r["value"]) for r in rows])
+    out: dict[str, float] = {}
+    for col in ("pnp_ssi", "rp_ssi"):  # a few rows are empty (no score written): left out, as pandas would
+        v = np.array([float(r[col]) if r[col] != "" else np.nan for r in rows])
+        low = v[(value < 0.5) & np.isfinite(v)]
+        out[col + "_low"] = float(low.mean())
+        out[col + "_all"] = float(np.nanmean(v))
+        out[col + "_low_saturated"] = float(np.mean(low >= SSI_CAP - 0.01))
+        out[col + "_missing"] = int(np.isnan(v).sum())
+    out["n"] = int(value.size)
+    out["n_low"] = int((value < 0.5).sum())
+    return out
 
 
 def fmt(x, digits=2):
@@ -149,18 +188,25 @@ def fmt(x, digits=2):
 
 
 def markdown(results: list[dict], variants: list[str]) -> str:
-    head = ["dataset", "model", "run", "low / n", "paper base", "paper rel"]
+    head = ["dataset", "model", "run", "low / n (scored)", "paper base", "paper rel", "GeoBS committed pnp / rp"]
     for v in variants:
         head += [f"{v} unmarked", f"{v} marked", f"{v} marked rel ± sd", f"{v} sat. un/mk %"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         base, rel = PAPER.get(r["dataset"], {}).get(r["model"], (None, None))
-        row = [DATASET_LABEL[r["dataset"]], r["model"], r["run"], f"{r['n_low']:,} / {r['n']:,}", fmt(base), fmt(rel)]
+        scored = r.get("n_centres_scored", r["n_low"])
+        size = f"{r['n_low']:,} / {r['n']:,}" + (f" ({scored:,})" if scored != r["n_low"] else "")
+        c = r.get("committed")
+        comm = f"{fmt(c['pnp_ssi_low'])} / {fmt(c['rp_ssi_low'])}" if c else "–"
+        row = [DATASET_LABEL[r["dataset"]], r["model"], r["run"], size, fmt(base), fmt(rel), comm]
         for v in variants:
             s = r["scores"][v]
+            se = scored != r["n_low"]
+            un = fmt(s["unmarked_ssi"]) + (f" ± {fmt(s['unmarked_ssi_se'])}" if se else "")
+            mk = fmt(s["marked_ssi"]) + (f" ± {fmt(s['marked_ssi_se'])}" if se else "")
             rel_txt = f"{fmt(s.get('marked_ssi_rel'))} ± {fmt(s.get('marked_ssi_random_sd'))}"
             sat = f"{100 * s['unmarked_saturated']:.0f} / {100 * s['marked_saturated']:.0f}"
-            row += [fmt(s["unmarked_ssi"]), fmt(s["marked_ssi"]), rel_txt, sat]
+            row += [un, mk, rel_txt, sat]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -173,6 +219,13 @@ def main() -> None:
     ap.add_argument("--runs", default=None, help="BirdSnap runs to keep, e.g. trained-30_debiased-0 (default: all)")
     ap.add_argument("--relative", type=int, default=3, help="permutations for the relative score (default 3)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--max-centres",
+        type=int,
+        default=0,
+        help="score a seeded random subset of this many low-performance centres per file (0: all; the table "
+        "then shows the mean over the subset and its standard error)",
+    )
     ap.add_argument("--jobs", type=int, default=1, help="processes for SSI (results do not depend on it)")
     ap.add_argument("--out", type=Path, default=None, help="also write the markdown table here")
     ap.add_argument("--json", type=Path, default=None, help="also write every summary here")
@@ -207,8 +260,13 @@ def main() -> None:
             "coords_from": entry.get("coords_from"),
             "scores": {},
         }
+        centres = pick_centres(bad, a.max_centres, a.seed)
+        rec["n_centres_scored"] = int(centres.sum())
+        if entry["run"] == "TorchSpatial":
+            model_file = entry["path"].name.split("__val_", 1)[1][: -len(".csv")]
+            rec["committed"] = committed_scores(a.path, entry["dataset"], model_file)
         for v in variants:
-            rec["scores"][v] = score(lon, lat, bad, v, a.relative, a.seed, a.jobs)
+            rec["scores"][v] = score(lon, lat, bad, v, a.relative, a.seed, a.jobs, centres)
             s = rec["scores"][v]
             print(
                 f"{entry['path'].name}: {v}: unmarked {fmt(s['unmarked_ssi'])}, marked {fmt(s['marked_ssi'])} "

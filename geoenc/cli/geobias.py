@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -42,7 +42,7 @@ def _f(x: float | None, digits: int = 3, sign: bool = False) -> str:
     return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
-def _rel_cell(s: dict, name: str) -> str:
+def _rel_cell(s: dict[str, Any], name: str) -> str:
     """``+4.81 ± 0.31 (9.60)``: observed − random, the spread of the random level, the random level."""
     rel, sd, rnd = s[f"{name}_ssi_rel"], s[f"{name}_ssi_random_sd"], s[f"{name}_ssi_random"]
     return f"{_f(rel, 2, sign=True)} ± {_f(sd, 2)} ({_f(rnd, 2)})"
@@ -54,7 +54,7 @@ MODE_NOTE = {
 }
 
 
-def _print_tables(summaries: list[dict], to_stderr: bool = False) -> None:
+def _print_tables(summaries: list[dict[str, Any]], to_stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -151,7 +151,8 @@ def geobias(
         ),
     ] = RADIUS_KM,
     k: Annotated[int, o.option("--k", metavar="N", help="SSI neighbourhood: at most this many nearest points.")] = 400,
-    gi_k: Annotated[int, o.option("--gi-k", metavar="N", help="Gi* and Moran's I: k nearest neighbours.")] = 8,
+    gi_k: Annotated[int, o.option("--gi-k", metavar="N", help="Gi*: k nearest neighbours.")] = 8,
+    moran_k: Annotated[int, o.option("--moran-k", metavar="N", help="Global Moran's I: k nearest neighbours.")] = 8,
     band_km: Annotated[
         float | None,
         o.option(
@@ -254,6 +255,7 @@ def geobias(
             radius_km=radius_km,
             k=k,
             gi_k=gi_k,
+            moran_k=moran_k,
             band_km=band_km,
             fdr=fdr,
             centres=centres,
@@ -272,7 +274,7 @@ def geobias(
             progress=lambda src, done, total: update(done, total, file=Path(src).name),
             log=lambda msg: note(msg, quiet),
         )
-    summaries = [json_safe(r.summary()) for r in results]
+    summaries = [cast(dict[str, Any], json_safe(r.summary())) for r in results]
     to_stderr = output == "-"  # stdout carries the report: the summary goes to stderr
     if as_json:
         text = json.dumps(summaries, indent=2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ DEFAULT_MORAN_K = 8
 LAT_EDGES = np.arange(-90, 91, 20)  # 9 bands of 20° (Rußwurm et al. 2024)
 
 
-def latitude_bands(lat: np.ndarray, outcome: Outcome) -> list[dict]:
+def latitude_bands(lat: np.ndarray, outcome: Outcome) -> list[dict[str, Any]]:
     """Per 20° latitude band: number of points, low-performance rate, and accuracy or mean error."""
     band = np.clip(np.floor((np.asarray(lat) + 90.0) / 20.0).astype(int), 0, 8)
     rows = []
@@ -54,10 +55,10 @@ class GeobiasResult:
     ssi: SSIResult
     hot: HotspotResult
     moran: MoranResult
-    lat_bands: list[dict]
-    params: dict = field(default_factory=dict)
+    lat_bands: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         s = self.ssi.summary()
         ssi = {"ssi_mode": s["mode"], "unmarked_presence": s["unmarked_presence"]}
         for name in ("unmarked", "marked"):
@@ -111,7 +112,7 @@ class GeobiasResult:
         }
 
 
-def check_params(radius_km: float, k: int, gi_k: int, band_km: float | None) -> None:
+def check_params(radius_km: float, k: int, gi_k: int, band_km: float | None, moran_k: int = DEFAULT_MORAN_K) -> None:
     """Refuse parameter values outside their range (a usage error, before any input is read)."""
     if not 0 < radius_km < 10_000:  # SSI needs r < π/2 rad ≈ 10,007 km
         raise ParameterError(f"--radius-km must be in (0, 10000), got {radius_km}")
@@ -119,6 +120,8 @@ def check_params(radius_km: float, k: int, gi_k: int, band_km: float | None) -> 
         raise ParameterError(f"--k must be between 2 and 100000, got {k}")
     if gi_k < 1:
         raise ParameterError(f"--gi-k must be at least 1, got {gi_k}")
+    if moran_k < 1:
+        raise ParameterError(f"--moran-k must be at least 1, got {moran_k}")
     if band_km is not None and band_km <= 0:
         raise ParameterError(f"--band-km must be positive, got {band_km}")
 
@@ -165,7 +168,7 @@ def compute_geobias(
     gets ``*_ssi_rel`` (observed minus the permutations' mean), ``*_ssi_random`` and ``*_ssi_random_sd``.
     """
     n = int(np.asarray(lon).size)
-    check_params(radius_km, k, min(gi_k, moran_k), band_km)
+    check_params(radius_km, k, gi_k, band_km, moran_k)
     check_ssi_options(ssi_mode, unmarked_presence, relative, centres)
     need = max(gi_k, moran_k) + 2
     if n < need:

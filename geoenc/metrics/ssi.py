@@ -42,7 +42,9 @@ random, at the same rate and among the same data points, would show.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -129,7 +131,7 @@ def pygbs_moments(cats: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.
     return mu, np.sqrt(var)
 
 
-def _statistic(graph: BatchGraph, pv: np.ndarray, mode: str):
+def _statistic(graph: BatchGraph, pv: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(ssi, S, μ, σ) per centre of ``graph`` for presence values ``pv`` (in the graph's presence order)."""
     spec = MODE_SPECS[mode]
     C = graph.n_c.size
@@ -145,6 +147,7 @@ def _statistic(graph: BatchGraph, pv: np.ndarray, mode: str):
         m4 = np.bincount(graph.rc, z2 * z2, minlength=C) / graph.m_c
         with np.errstate(divide="ignore", invalid="ignore"):
             b2 = np.where(m2 > 0, m4 / (m2 * m2), 0.0)
+        assert graph.s1 is not None and graph.s2 is not None  # built with the exact moments' sums
         mu, var = numerator_moments(graph.m_c, 4.0 * graph.m_c, graph.s1, graph.s2, m2, b2)
         sigma = np.sqrt(var)
     else:
@@ -160,7 +163,16 @@ def _statistic(graph: BatchGraph, pv: np.ndarray, mode: str):
     return -np.log(p + P_FLOOR), s, mu, sigma
 
 
-def _scores(cid, px, py, values_list, n_total: int, r: float, mode: str, workers: int):
+def _scores(
+    cid: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    values_list: list[np.ndarray],
+    n_total: int,
+    r: float,
+    mode: str,
+    workers: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """SSI of ``n_total`` centres for one presence set and several value vectors sharing its graph.
 
     ``cid`` (Np,) centre of each presence point (sorted); centres without presence points get SSI 0
@@ -186,7 +198,9 @@ def _scores(cid, px, py, values_list, n_total: int, r: float, mode: str, workers
 
 
 # ------------------------------------------------------------------------------------------ batches
-def local_frame(xyz_c: np.ndarray, lon_c: np.ndarray, lat_c: np.ndarray, xyz_p: np.ndarray):
+def local_frame(
+    xyz_c: np.ndarray, lon_c: np.ndarray, lat_c: np.ndarray, xyz_p: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Azimuthal-equidistant coordinates (radians; x east, y north) of points ``xyz_p`` around centres.
 
     ``xyz_c``/``lon_c``/``lat_c``: per pair centre (unit vector, degrees); ``xyz_p``: per pair point.
@@ -203,7 +217,7 @@ def local_frame(xyz_c: np.ndarray, lon_c: np.ndarray, lat_c: np.ndarray, xyz_p: 
     return xe * f, yn * f
 
 
-_STATE: dict = {}  # the inputs of the running ssi_scores call (inherited by forked workers)
+_STATE: dict[str, Any] = {}  # the inputs of the running ssi_scores call (inherited by forked workers)
 
 
 def _n_jobs(n_jobs: int, n_batches: int) -> int:
@@ -226,7 +240,10 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
 
 
-def _run_batch(cids: np.ndarray):
+BatchOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]
+
+
+def _run_batch(cids: np.ndarray) -> BatchOut:
     """Scores of one batch of centres for the observed marks and every permutation (inputs in ``_STATE``).
 
     Returns (cids, unmarked (1+P, B), marked (1+P, B), neighbour counts (B,), details dict).
@@ -248,7 +265,7 @@ def _run_batch(cids: np.ndarray):
     nv = marks.shape[0]
     un = np.full((nv, cids.size), np.nan)
     mk = np.full((nv, cids.size), np.nan)
-    det: dict = {}
+    det: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     if "marked" in st["scores"]:
         vals = [np.where(marks[v, pidx], -1.0, 1.0) for v in range(nv)]
         mk, s, mu, sig = _scores(rows, cx, cy, vals, cids.size, r, mode, workers)
@@ -299,12 +316,12 @@ class SSIResult:
     marked_random: np.ndarray | None = None
     unmarked_perm: np.ndarray | None = None
     marked_perm: np.ndarray | None = None
-    details: dict = field(default_factory=dict)
+    details: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """Means over the low-performance centres (the paper's summary), saturation, relative scores."""
         low = self.centre & self.bad
-        out: dict = {"mode": self.mode, "unmarked_presence": self.unmarked_presence}
+        out: dict[str, Any] = {"mode": self.mode, "unmarked_presence": self.unmarked_presence}
         for name, arr, perm in (
             ("unmarked_ssi", self.unmarked, self.unmarked_perm),
             ("marked_ssi", self.marked, self.marked_perm),
@@ -353,7 +370,7 @@ def ssi_scores(
     batch_size: int = 64,
     scores: tuple[str, ...] = ("unmarked", "marked"),
     details: bool = False,
-    progress=None,
+    progress: Callable[[int], None] | None = None,
     n_jobs: int = 1,
 ) -> SSIResult:
     """Unmarked (PyGBS ``pnp_ssi``) and marked (``rp_ssi``) SSI of every centre, and the relative scores.
@@ -423,6 +440,7 @@ def ssi_scores(
     )
     pool = None
     try:
+        results: Iterable[BatchOut]
         if jobs == 1:
             results = map(_run_batch, batches)
         else:

@@ -52,12 +52,14 @@ BLOCK = 64  # centres per row of the offset layout in the batched presence tree
 FIRST_ANGLE = np.pi / 2  # first point of every ring: due north (PyGBS's orientation)
 
 
-def quantize(d2: np.ndarray) -> np.ndarray:
+def quantize(d2: np.ndarray | float) -> np.ndarray:
     """Squared distance (δ² units) → int64 key used for ordering and tie-breaking."""
     return np.minimum(np.rint(np.asarray(d2) * QSCALE), QMAX).astype(np.int64)
 
 
-def sphere_key(ax, ay, bx, by, delta) -> np.ndarray:
+def sphere_key(
+    ax: np.ndarray | float, ay: np.ndarray | float, bx: np.ndarray, by: np.ndarray, delta: np.ndarray | float
+) -> np.ndarray:
     """Quantised squared great-circle distance (δ² units) between AEQD points a and b (radians).
 
     The AEQD point (x, y) with ρ = |(x, y)| is the unit vector (x·sinρ/ρ, y·sinρ/ρ, cos ρ) in a frame with
@@ -84,14 +86,16 @@ def shrink2(r: float, delta: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- grid
 def ring_counts(r_max: int) -> np.ndarray:
     """``⌈2πi⌉`` for rings i = 1…r_max."""
-    return np.ceil(2.0 * np.pi * np.arange(1, r_max + 1)).astype(np.int64)
+    out: np.ndarray = np.ceil(2.0 * np.pi * np.arange(1, r_max + 1)).astype(np.int64)
+    return out
 
 
 def grid_size(rings: np.ndarray | int) -> np.ndarray:
     """Number of background points for ``rings`` rings (vectorised)."""
     rings = np.asarray(rings, dtype=np.int64)
     cum = np.concatenate(([0], np.cumsum(ring_counts(int(rings.max()) if rings.size else 0))))
-    return cum[rings]
+    out: np.ndarray = cum[rings]
+    return out
 
 
 def grid_rings(n: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +123,9 @@ def _unit_grid_tree(r_max: int) -> cKDTree:
     return cKDTree(unit_grid(r_max))
 
 
-def _select(cand: np.ndarray, q: np.ndarray, width: int = N_WEIGHT_NEIGHBOURS, ordered: bool = False):
+def _select(
+    cand: np.ndarray, q: np.ndarray, width: int = N_WEIGHT_NEIGHBOURS, ordered: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row, the ``width`` candidates with the smallest (q, local index); ``cand < 0`` = none.
 
     Returns (indices, nearest first if ``ordered``; q of the last kept; whether the row had ``width``).
@@ -140,18 +146,20 @@ def _brute(points: np.ndarray, i: int, width: int = N_WEIGHT_NEIGHBOURS) -> np.n
     d = points - points[i]
     q = quantize(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
     order = np.lexsort((np.arange(points.shape[0]), q))
-    return order[order != i][:width]
+    out: np.ndarray = order[order != i][:width]
+    return out
 
 
 def _brute_sphere(points_rad: np.ndarray, i: int, delta: float) -> np.ndarray:
     """Exact 4 nearest on the sphere (quantised great-circle distance, then index) of row i (self excluded)."""
     q = sphere_key(points_rad[i, 0], points_rad[i, 1], points_rad[:, 0], points_rad[:, 1], delta)
     order = np.lexsort((np.arange(points_rad.shape[0]), q))
-    return order[order != i][:N_WEIGHT_NEIGHBOURS]
+    out: np.ndarray = order[order != i][:N_WEIGHT_NEIGHBOURS]
+    return out
 
 
 @lru_cache(maxsize=64)
-def _grid_graph(rings: int):
+def _grid_graph(rings: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Plane graph of the grid alone: KW nearest grid neighbours (G, KW), their q, and q of the next one."""
     g = unit_grid(rings)
     n = g.shape[0]
@@ -164,7 +172,7 @@ def _grid_graph(rings: int):
     nbr, qk, has = _select(cand, q, width, ordered=True)
     ok = has & ((qk + MARGIN < q[:, -1]) | (k == n))
     for i in np.flatnonzero(~ok):
-        nbr[i] = _brute(g, i, width)
+        nbr[i] = _brute(g, int(i), width)
     qn = quantize(((g[nbr] - g[:, None, :]) ** 2).sum(axis=2))
     pad = KW + 1 - width  # tiny grids: fewer than KW + 1 other points
     if pad:
@@ -174,7 +182,9 @@ def _grid_graph(rings: int):
 
 
 @lru_cache(maxsize=8)
-def _stacked_grid_graphs(r_max: int):
+def _stacked_grid_graphs(
+    r_max: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Grid graphs for rings 1…r_max in one table (offset per ring count) for vectorised lookup.
 
     Returns (offsets, neighbours (·, KW), their q, max q of the 4th neighbour per ring count, q of the 4th
@@ -324,7 +334,7 @@ def build_graph(
         nbr_p[redo] = nbr_r
         ok[redo] = has_r & (q4_r + MARGIN < qlast_g[redo] * k2[cid[redo]]) & (q4_r <= q4_p[redo])
 
-    def union(c):
+    def union(c: int) -> np.ndarray:
         s = pstart[c]
         return np.concatenate((pts[s : s + n_c[c]], ug[: g_c[c]]))
 

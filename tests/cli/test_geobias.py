@@ -185,3 +185,47 @@ def test_ssi_mode_presence_relative_and_saturation_are_reported(cli, preds):
     text = " ".join(table.stdout.split())
     assert "SSI mode exact" in text and "unmarked presence: low" in text and "at cap" in text
     assert "Relative SSI" in text and "permutations of the outcome at the same centres" in text and " ± " in text
+
+
+# every keyword of compute_geobias / run_geobias and the option that sets it (source and progress are internal)
+CLI_OPTION = {
+    "radius_km": "--radius-km",
+    "k": "--k",
+    "gi_k": "--gi-k",
+    "moran_k": "--moran-k",
+    "band_km": "--band-km",
+    "fdr": "--fdr",
+    "centres": "--ssi-centres",
+    "ssi_mode": "--ssi-mode",
+    "unmarked_presence": "--presence",
+    "relative": "--relative",
+    "seed": "--seed",
+    "n_jobs": "--jobs",
+}
+
+
+def test_cli_exposes_every_option_of_the_python_functions(cli):
+    import inspect
+
+    from geoenc.metrics.report import compute_geobias
+    from geoenc.workflows.geobias import run_geobias
+
+    def keywords(f):
+        return {n for n, p in inspect.signature(f).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    assert keywords(compute_geobias) - {"source", "progress"} == set(CLI_OPTION)
+    assert set(CLI_OPTION) <= keywords(run_geobias)
+    text = cli("geobias", "--help").stdout
+    for name, option in CLI_OPTION.items():
+        assert f"{option} " in text or f"{option}\n" in text, (name, option)
+
+
+def test_moran_k_reaches_morans_i(cli, preds):
+    d, a, _, _ = preds
+    base = ["geobias", a, "-o", d / "m.parquet", "--json", "-q", "--overwrite", "--radius-km", "150", "--k", "40"]
+    s8 = json.loads(cli(*base).stdout)[0]
+    s20 = json.loads(cli(*base, "--moran-k", "20").stdout)[0]
+    assert s8["params"]["moran_k"] == 8 and s20["params"]["moran_k"] == 20
+    assert s8["moran_i"] != s20["moran_i"] and s8["gi_bins"] == s20["gi_bins"]  # Gi* keeps --gi-k
+    bad = cli(*base, "--moran-k", "0")
+    assert bad.exit_code == 2 and "--moran-k must be at least 1" in bad.stderr
