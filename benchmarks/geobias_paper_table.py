@@ -1,6 +1,6 @@
 """geoenc's SSI scores on TorchSpatial's own per-point predictions, beside the published geo-bias table.
 
-Run: python benchmarks/geobias_paper_table.py PATH [--out table.md] [--json scores.json] [--quick]
+Run: python benchmarks/geobias_paper_table.py PATH [--max-centres N] [--out table.md] [--json scores.json] [--quick]
 
 PATH is a folder holding the per-point prediction CSVs that seai-lab/GeoBS commits (searched recursively;
 nothing is downloaded), e.g. a checkout of that repository:
@@ -19,7 +19,11 @@ summary is the mean over the low-performance centres. Score variants (``--varian
 - ``pygbs100``: ``mode="pygbs"`` at r = 100 km, k = 400 (the scale the paper states).
 
 Each variant also gets the relative score (``--relative N`` seeded permutations of hit@1 at the same centres).
-The published numbers are TorchSpatial (NeurIPS 2024 D&B), geo-bias table, "base / rel" per dataset and model.
+``--max-centres N`` scores a seeded random subset of N low-performance centres per file (the table then gives
+each mean ± its standard error). Where GeoBS also commits its own per-point SSI for a file
+(``GBS_score_result_table/ssi_radius_0.05/hit@1_weights``), their means over the low-performance points are
+shown beside ours. The published numbers are TorchSpatial (NeurIPS 2024 D&B), geo-bias table, "base / rel"
+(= unmarked / marked SSI) per dataset and model. Results and their discussion: docs/geobias.md.
 """
 
 from __future__ import annotations

@@ -170,6 +170,8 @@ def test_ssi_mode_presence_relative_and_saturation_are_reported(cli, preds):
     assert s["unmarked_ssi"] == pytest.approx(direct["unmarked_ssi"], abs=1e-12)
     meta = json.loads(t.schema.metadata[b"geoenc"])
     assert meta["summary"]["ssi_mode"] == "pygbs" and meta["summary"]["marked_ssi_rel"] == s["marked_ssi_rel"]
+    for key in ("unmarked_saturated", "marked_saturated"):  # the saturated share beside every summary
+        assert meta["summary"][key] == s[key]
     rel = np.asarray(t.column("ssi_marked_rel"))
     assert np.isfinite(rel[bad]).all() and np.isnan(rel[~bad]).all()
     again = json.loads(cli(*args, "--ssi-mode", "pygbs", "--relative", "2", "--seed", "3", "--overwrite").stdout)[0]
