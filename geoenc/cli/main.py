@@ -24,6 +24,7 @@ COMMANDS = [
     "pretrain",
     "patches",
     "autoencode",
+    "pretrained",
 ]
 
 

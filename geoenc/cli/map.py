@@ -33,7 +33,14 @@ def map_cmd(
         str | None, typer.Option("--method", "-m", help="No model: map a position encoder's dimension.")
     ] = None,
     param: o.Params = None,
-    dim: Annotated[int, typer.Option("--dim", help="With --method: which output dimension to draw.")] = 0,
+    dim: Annotated[
+        int | None,
+        typer.Option(
+            "--dim",
+            help="Which output dimension to draw: of the encoder (--method), or of a head-less model's "
+            "embedding (from `geoenc pretrain` or `geoenc pretrained import`). Default 0.",
+        ),
+    ] = None,
     raster: Annotated[
         str | None,
         typer.Option(
@@ -89,12 +96,13 @@ def map_cmd(
                 overwrite=overwrite,
                 max_cells=max_cells,
                 progress=update,
+                dim=dim,
             )
         else:
             res = map_encoder(
                 method,
                 o.parse_key_values(param),
-                dim,
+                0 if dim is None else dim,
                 output,
                 bbox=bbox,
                 cell_deg=cell_deg,

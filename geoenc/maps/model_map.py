@@ -112,12 +112,14 @@ def map_model(
     overwrite: bool = False,
     max_cells: int = DEFAULT_MAX_CELLS,
     progress: Callable[[int, int], None] | None = None,
+    dim: int | None = None,
 ) -> MapResult:
     """Write a GeoTIFF of a trained model's predictions on a regular lon/lat grid.
 
     Classification: one band per chosen class probability (band description = class name), or with
     ``argmax`` (the default when no class is chosen) one uint16 band of class indices with a colour table
-    and the class names in the ``classes`` tag. Regression: one band of predicted values.
+    and the class names in the ``classes`` tag. Regression: one band of predicted values. A head-less
+    model (``geoenc pretrain``, ``geoenc pretrained import``): one band, embedding dimension ``dim`` (default 0).
     """
     from geoenc.io.write import check_output
     from geoenc.models import load_model
@@ -140,7 +142,27 @@ def map_model(
         "geoenc_model_sha256": model.model_hash,
         "geoenc_encoder": model.encoder_name,
     }
-    if model.task == "regression":
+    source = model.config.get("pretrained")
+    if isinstance(source, dict):
+        tags["geoenc_pretrained_source"] = str(source.get("source"))
+        tags["geoenc_pretrained_weights_sha256"] = str(source.get("weights_file_sha256"))
+    if dim is not None and model.task != "embedding":
+        raise UsageError(f"--dim maps an embedding dimension of a head-less model; this one is {model.task}")
+    if model.task == "embedding":
+        if classes or top_k or all_classes or argmax:
+            raise UsageError("--class, --top-k, --all and --argmax are for classification models: use --dim")
+        dim = 0 if dim is None else dim
+        if not 0 <= dim < model.embedding_dim:
+            raise UsageError(f"--dim must be in [0, {model.embedding_dim - 1}] for this model, got {dim}")
+        names = [f"embedding dimension {dim}"]
+        grid = make_grid(bbox, cell_deg, 1, max_cells)
+
+        def fn(ll: np.ndarray) -> np.ndarray:
+            emb = model.embed(torch.from_numpy(ll), batch_size=batch_size)
+            return emb[:, dim : dim + 1].cpu().numpy().astype(np.float32)
+
+        kind, dtype, nodata, cmap = "embedding", "float32", FLOAT_NODATA, None
+    elif model.task == "regression":
         if classes or top_k or all_classes or argmax:
             raise UsageError(
                 "--class, --top-k, --all and --argmax are for classification models; this one is regression"
@@ -177,7 +199,8 @@ def map_model(
     ) as writer:
         _walk(grid, fn, writer, progress)
     if png is not None:
-        title = f"{model.encoder_name} model: {names[0] if kind != 'argmax' else 'most probable class'}"
+        label = (source or {}).get("source") if isinstance(source, dict) else None
+        title = f"{label or model.encoder_name} model: {names[0] if kind != 'argmax' else 'most probable class'}"
         quicklook(dest, png, title=title, class_names=all_names if kind == "argmax" else None, overwrite=overwrite)
     return MapResult(str(dest), grid.width, grid.height, names, kind)
 

@@ -25,7 +25,7 @@ from geoenc.device import resolve_device
 from geoenc.errors import InputError, ModelError, ParameterError
 from geoenc.metrics.classification import classification_metrics
 from geoenc.metrics.regression import regression_metrics
-from geoenc.models.checkpoint import LoadedModel, prepare_output_dir, state_tensors, write_model_dir
+from geoenc.models.checkpoint import LoadedModel, prepare_output_dir, read_config, state_tensors, write_model_dir
 from geoenc.models.location import LocationEncoder, LocationModel
 from geoenc.training import data as D
 from geoenc.training.config import DEFAULT_LOSS, LOSSES, TrainConfig
@@ -285,6 +285,8 @@ def train(
         "n_train": len(tr),
         "n_val": len(va) if va is not None else 0,
         "init": str(cfg.init) if cfg.init else None,
+        # where an imported pretrained encoder came from (geoenc pretrained import): model and weights sha256
+        "init_source": read_config(cfg.init).get("pretrained") if cfg.init else None,
         "freeze_encoder": bool(cfg.freeze_encoder),
         "train_fraction": float(cfg.train_fraction),
     }

@@ -54,4 +54,5 @@ def test_every_command_is_registered(cli):
         "pretrain",
         "patches",
         "autoencode",
+        "pretrained",
     ]
