@@ -12,7 +12,8 @@ from geoenc.cli.progress import note
 
 pretrained_app = typer.Typer(
     name="pretrained",
-    help="Pretrained location encoders (GeoCLIP, SatCLIP, CSP, SINR): list them, import one as a model directory.",
+    help="Pretrained location encoders (GeoCLIP, SatCLIP, CSP, SINR): `geoenc pretrained` lists them, "
+    "`geoenc pretrained import NAME -o DIR` makes one a model directory.",
     no_args_is_help=False,
     invoke_without_command=True,
     add_completion=False,
