@@ -9,6 +9,8 @@ of a country absent from the training file are dropped: no arm can name it).
 Arms:
 - ``GeoCLIP linear probe``: a linear layer on the frozen 512-d GeoCLIP embedding (``geoenc pretrained import
   geoclip``, then what ``geoenc encode --model`` computes), standardised with the subset's mean and std;
+- ``GeoCLIP linear probe, raw embedding`` (arm ``proberaw``, not in the default list): the same without the
+  standardisation, i.e. what ``geoenc train --init DIR --freeze-encoder`` fits;
 - ``GeoCLIP + MLP``: the same frozen embedding → Linear(512→256) → ReLU → Dropout(0.3) → Linear(256→C);
 - ``GeoCLIP kNN``: k nearest neighbours (cosine) on the frozen embedding;
 - ``sphereM + ffn (scratch)``: geoenc's sphereM encoder + ffn from random initialisation (the
@@ -226,6 +228,10 @@ def main(argv=None) -> None:
                 t = time.perf_counter()
                 p = train_head(z_tr, y, z_te, len(classes), hidden=0, seed=seed, steps=args.steps, lr=3e-3)
                 record("GeoCLIP linear probe", p, t)
+            if "proberaw" in arms:  # what `train --init DIR --freeze-encoder` fits: no standardisation
+                t = time.perf_counter()
+                p = train_head(emb_tr[sub], y, emb_te, len(classes), hidden=0, seed=seed, steps=args.steps, lr=3e-3)
+                record("GeoCLIP linear probe, raw embedding", p, t)
             if "mlp" in arms:
                 t = time.perf_counter()
                 p = train_head(z_tr, y, z_te, len(classes), hidden=256, seed=seed, steps=args.steps, lr=3e-3)

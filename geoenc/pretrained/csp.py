@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from geoenc.errors import ModelError, UsageError
-from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, wrong_model
+from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, plain_values, wrong_model
 
 WHAT = "CSP checkpoint"
 KNOWN_SHA256: dict[str, str] = {}
@@ -77,7 +77,7 @@ def convert(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         raise wrong_model(path, WHAT, ckpt, "csp", "it has no 'params' dict (CSP saves its training arguments there)")
     if not isinstance(ckpt.get("state_dict"), Mapping):
         raise wrong_model(path, WHAT, ckpt, "csp", "it has no 'state_dict'")
-    params = ckpt["params"]
+    params = plain_values(ckpt["params"])
     if "spa_enc_type" not in params:
         raise wrong_model(path, WHAT, ckpt, "csp", "its params lack spa_enc_type")
     kind = params["spa_enc_type"]

@@ -101,6 +101,15 @@ def load_checkpoint(path: str | Path, what: str, convert_hint: str) -> Any:
         ) from None
 
 
+def plain_values(d: Mapping[str, Any]) -> dict[str, Any]:
+    """A hyper-parameter dict with numpy scalars turned into Python numbers (``np.int64(3)`` → ``3``)."""
+    out = {}
+    for key, value in d.items():
+        item = getattr(value, "item", None)
+        out[key] = item() if callable(item) and getattr(value, "shape", None) == () else value
+    return out
+
+
 def guess_format(obj: Any) -> str | None:
     """The registry name of the known checkpoint layout ``obj`` looks like, or None."""
     if not isinstance(obj, Mapping):

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from geoenc.errors import ModelError
-from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, wrong_model
+from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, plain_values, wrong_model
 
 WHAT = "SatCLIP checkpoint"
 #: the spherical-harmonics degrees of SatCLIP's released models (satclip-*-l10.ckpt, satclip-*-l40.ckpt)
@@ -66,7 +66,7 @@ def convert(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         raise wrong_model(path, WHAT, ckpt, "satclip", "it has no 'hyper_parameters' (a Lightning checkpoint has)")
     if not isinstance(ckpt.get("state_dict"), Mapping):
         raise wrong_model(path, WHAT, ckpt, "satclip", "it has no 'state_dict'")
-    hp = {**_DEFAULTS, **ckpt["hyper_parameters"]}
+    hp = {**_DEFAULTS, **plain_values(ckpt["hyper_parameters"])}
     for key, want in (("le_type", "sphericalharmonics"), ("pe_type", "siren"), ("harmonics_calculation", "analytic")):
         if hp.get(key) != want:
             raise ModelError(

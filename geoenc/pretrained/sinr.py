@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from geoenc.errors import ModelError, UsageError
-from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, wrong_model
+from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, plain_values, wrong_model
 
 WHAT = "SINR checkpoint"
 KNOWN_SHA256: dict[str, str] = {}
@@ -53,7 +53,7 @@ def convert(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         raise wrong_model(path, WHAT, ckpt, "sinr", "it has no 'params' dict (SINR saves its settings there)")
     if not isinstance(ckpt.get("state_dict"), Mapping):
         raise wrong_model(path, WHAT, ckpt, "sinr", "it has no 'state_dict'")
-    params = ckpt["params"]
+    params = plain_values(ckpt["params"])
     if "input_enc" not in params or "model" not in params:
         raise wrong_model(path, WHAT, ckpt, "sinr", "its params lack input_enc and model")
     if params["model"] != "ResidualFCNet":

@@ -140,6 +140,19 @@ def test_config_names_the_source_and_the_file_hash(name, imported):
     assert res.known_release is None  # test files are not released weights
 
 
+def test_numpy_numbers_in_hyper_parameters_are_read(tmp_path):
+    """Research code leaves numpy numbers in its settings: the allow-listed numpy scalars are plain numbers here."""
+    ckpt = U.sinr_checkpoint(**U.SINR_SMALL)
+    ckpt["params"]["num_filts"] = np.int64(16)
+    ckpt["params"]["depth"] = np.int32(4)
+    res = import_pretrained("sinr", tmp_path / "m", source=U.write(ckpt, tmp_path / "s.pt"))
+    assert res.details["num_filts"] == 16 and res.details["depth"] == 4
+    ckpt = U.satclip_checkpoint(**U.SATCLIP_SMALL)
+    ckpt["hyper_parameters"]["legendre_polys"] = np.int64(10)
+    res = import_pretrained("satclip", tmp_path / "s", source=U.write(ckpt, tmp_path / "s.ckpt"))
+    assert res.details["legendre_polys"] == 10
+
+
 def test_imported_structures(imported):
     sat = load_model(imported["satclip"][2].path)
     assert sat.encoder_name == "sh" and sat.encoder_params == {"degree": 10, "convention": "satclip"}
