@@ -177,8 +177,8 @@ def main(argv=None) -> None:
     import torch
 
     from geoenc.models import load_model
-    from geoenc.pretrain import stratified_fraction
     from geoenc.pretrained import import_pretrained
+    from geoenc.training import stratified_fraction
 
     torch.set_num_threads(args.threads)
     tr_ll, tr_y = load(ROOT / "sample_data" / "cities_train.parquet")
@@ -254,7 +254,7 @@ def main(argv=None) -> None:
             if args.check_product_path and seed == 0 and frac == 0.01:
                 # the product path recomputes the frozen net every epoch: a short budget, full batches (410
                 # places at 1 %), the same for the cached head on the same raw (unstandardised) embedding
-                from geoenc.pretrain.finetune import encoder_settings
+                from geoenc.models.transfer import encoder_settings
                 from geoenc.training import PointData, TrainConfig, train
 
                 check = args.check_steps

@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from geoenc.cli import options as o
+from geoenc.cli.app import GeoencCommand, GeoencGroup
 from geoenc.cli.progress import note
 
 pretrained_app = typer.Typer(
     name="pretrained",
+    cls=GeoencGroup,
     help="Pretrained location encoders (GeoCLIP, SatCLIP, CSP, SINR): `geoenc pretrained` lists them, "
     "`geoenc pretrained import NAME -o DIR` makes one a model directory.",
     no_args_is_help=False,
@@ -43,7 +45,7 @@ def _print_table(as_json: bool) -> None:
 @pretrained_app.callback()
 def pretrained(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (with citations) instead of a table.")] = False,
+    as_json: Annotated[bool, o.flag("--json", help="Print JSON (with citations) instead of a table.")] = False,
 ) -> None:
     """List the pretrained location encoders geoenc can import (with --json: every fact, citations included).
 
@@ -53,21 +55,21 @@ def pretrained(
         _print_table(as_json)
 
 
-@pretrained_app.command("list")
+@pretrained_app.command("list", cls=GeoencCommand)
 def list_cmd(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (with citations) instead of a table.")] = False,
+    as_json: Annotated[bool, o.flag("--json", help="Print JSON (with citations) instead of a table.")] = False,
 ) -> None:
     """List the pretrained location encoders (the same as `geoenc pretrained`)."""
     _print_table(as_json)
 
 
-@pretrained_app.command("import")
+@pretrained_app.command("import", cls=GeoencCommand)
 def import_cmd(
     name: Annotated[str, typer.Argument(metavar="NAME", help="geoclip, satclip, csp or sinr.")],
-    output: Annotated[str, typer.Option("--output", "-o", metavar="DIR", help="Model directory to write.")],
+    output: Annotated[str, o.option("--output", "-o", metavar="DIR", help="Model folder to write.", panel="Output")],
     source: Annotated[
         str | None,
-        typer.Option(
+        o.option(
             "--from",
             metavar="PATH",
             help="The downloaded weights file (geoclip: optional, read from the installed geoclip package).",
@@ -92,7 +94,3 @@ def import_cmd(
         f"(sha256 {res.source_sha256[:16]}…{known}) → {res.path}",
         quiet,
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(pretrained_app, name="pretrained")

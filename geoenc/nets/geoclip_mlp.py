@@ -50,7 +50,7 @@ class GeoCLIPMLP(Net):
     def forward(self, x: Tensor) -> Tensor:
         """``x``: (N, in_dim) → (N, out); branch k sees columns ``[k·block, (k+1)·block)``."""
         parts = torch.split(x, self.block, dim=-1)
-        y = self.branches[0](parts[0])
+        y: Tensor = self.branches[0](parts[0])
         for branch, part in zip(self.branches[1:], parts[1:], strict=True):
             y = y + branch(part)
         return y

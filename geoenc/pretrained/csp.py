@@ -57,10 +57,12 @@ def _flag(value: Any) -> bool | None:
 
 def _number(params: Mapping[str, Any], key: str, path: Path, *, integer: bool = False) -> Any:
     value = params.get(key)
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
-    if ok and integer:
-        ok = int(value) == value
-    if not ok:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not value > 0
+        or (integer and int(value) != value)
+    ):
         kind = "a positive integer" if integer else "a positive number"
         raise ModelError(f"{WHAT} {path}: params[{key!r}]={value!r} is not {kind}")
     return int(value) if integer else float(value)

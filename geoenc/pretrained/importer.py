@@ -2,7 +2,7 @@
 
 The directory is head-less (task ``embedding``), like one from ``geoenc pretrain``: safetensors + JSON,
 usable by everything that takes ``--model DIR`` or ``--init DIR``. Its ``config.json`` carries a
-``pretrained`` block naming the source model, the file the weights came from and that file's SHA-256.
+``source`` section naming the source model, the file the weights came from and that file's SHA-256.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from geoenc.pretrained.registry import PretrainedInfo, get_pretrained
 
 #: ``config.json`` → ``kind`` of an imported encoder (the same kind ``geoenc pretrain`` writes)
 KIND = "pretrained_encoder"
+#: the ``config.json`` section naming where imported weights came from (:meth:`ModelSpec.section`)
+SECTION = "source"
 
 
 @dataclass
@@ -33,7 +35,7 @@ class ImportResult:
 
 
 def import_pretrained(
-    name: str, out_dir: str | os.PathLike, *, source: str | os.PathLike | None = None, overwrite: bool = False
+    name: str, out_dir: str | os.PathLike[str], *, source: str | os.PathLike[str] | None = None, overwrite: bool = False
 ) -> ImportResult:
     """Convert the released weights of pretrained model ``name`` into a model directory at ``out_dir``.
 
@@ -49,42 +51,41 @@ def import_pretrained(
         ModelError: the file is corrupt, refused by safe loading, or of another model.
         OutputError: ``out_dir`` exists (without ``overwrite``) or cannot be written.
     """
-    from geoenc.models.checkpoint import prepare_output_dir, sha256_file, write_model_dir
+    from geoenc.io.atomic import check_output_dir
+    from geoenc.models.checkpoint import sha256_file, write_model_dir
     from geoenc.models.location import LocationModel
+    from geoenc.models.spec import Component, ModelSpec
 
     info = get_pretrained(name)
-    prepare_output_dir(out_dir, overwrite)  # fail before the (slow) conversion
     module = importlib.import_module(f"geoenc.pretrained.{info.module}")
     path = Path(module.locate(source))
+    check_output_dir(out_dir, overwrite, inputs=[path])  # fail before the (slow) conversion
     location, details = module.convert(path)
     digest = sha256_file(path)
     known = getattr(module, "KNOWN_SHA256", {}).get(digest)
     position, net = location.position, location.net
-    config = {
-        "kind": KIND,
-        "encoder": {"name": position.name, "params": position.params},
-        "net": {"name": net.name, "params": net.params},
-        "task": "embedding",
-        "n_outputs": 0,
-        "loss": None,
-        "classes": None,
-        "label": None,
-        "target_stats": None,
-        "features": None,
-        "embedding_dim": location.embedding_dim,
-        "pretrained": {
-            "source": info.name,
-            "title": info.title,
-            "weights_file": str(path.resolve()),
-            "weights_file_sha256": digest,
-            "known_release": known,
-            "input_convention": info.input_convention,
-            "licence": info.licence,
-            "citation": info.citation,
-            "details": details,
+    spec = ModelSpec(
+        encoder=Component(position.name, position.params),
+        net=Component(net.name, net.params),
+        task="embedding",
+        n_outputs=0,
+        embedding_dim=location.embedding_dim,
+        kind=KIND,
+        extra={
+            SECTION: {
+                "model": info.name,
+                "title": info.title,
+                "weights_file": str(path.resolve()),
+                "weights_file_sha256": digest,
+                "known_release": known,
+                "input_convention": info.input_convention,
+                "licence": info.licence,
+                "citation": info.citation,
+                "details": details,
+            }
         },
-    }
-    out = write_model_dir(out_dir, LocationModel(location, "embedding", 0), config, overwrite=overwrite)
+    )
+    out = write_model_dir(out_dir, LocationModel(location, "embedding", 0), spec, overwrite=overwrite, inputs=[path])
     return ImportResult(
         path=out,
         info=info,
@@ -96,9 +97,8 @@ def import_pretrained(
     )
 
 
-def pretrained_source(model_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The ``pretrained`` block of a model directory's config (None when it was not imported)."""
-    from geoenc.models.checkpoint import read_config
+def pretrained_source(model_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The ``source`` section of a model directory's config (None when it was not imported)."""
+    from geoenc.models.checkpoint import read_spec
 
-    block = read_config(model_dir).get("pretrained")
-    return dict(block) if isinstance(block, dict) else None
+    return read_spec(model_dir).section(SECTION) or None

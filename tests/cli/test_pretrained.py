@@ -84,8 +84,8 @@ def test_import_then_encode_map_and_train(cli, csp_file, points, tmp_path):
     table = pq.read_table(emb)
     assert table.num_rows == 120 and table.schema.field("embedding").type.list_size == 16
     meta = json.loads(table.schema.metadata[b"geoenc"])
-    assert meta["model_config"]["pretrained"]["source"] == "csp"
-    assert meta["model_config"]["pretrained"]["weights_file_sha256"] == digest
+    assert meta["model_config"]["source"]["model"] == "csp"
+    assert meta["model_config"]["source"]["weights_file_sha256"] == digest
 
     tif = tmp_path / "dim3.tif"
     res = cli("map", model, "--dim", "3", "--cell-deg", "10", "-o", tif)
@@ -93,9 +93,9 @@ def test_import_then_encode_map_and_train(cli, csp_file, points, tmp_path):
     import rasterio
 
     with rasterio.open(tif) as ds:
-        assert ds.descriptions == ("embedding dimension 3",)
-        assert ds.tags()["geoenc_pretrained_source"] == "csp"
-        assert ds.tags()["geoenc_pretrained_weights_sha256"] == digest
+        assert ds.descriptions == ("csp_model embedding dimension 3",)
+        assert ds.tags()["geoenc_source_model"] == "csp"
+        assert ds.tags()["geoenc_source_weights_sha256"] == digest
         band = ds.read(1)
     assert band.shape == (18, 36) and np.isfinite(band).all() and band.std() > 0
 
@@ -107,15 +107,13 @@ def test_import_then_encode_map_and_train(cli, csp_file, points, tmp_path):
     assert cfg["init_source"]["weights_file_sha256"] == digest
 
 
-def test_map_dim_errors(cli, csp_file, tmp_path, class_model):
+def test_map_dim_errors(cli, csp_file, tmp_path):
     model = tmp_path / "m"
     assert cli("pretrained", "import", "csp", "--from", csp_file, "-o", model).exit_code == 0
     res = cli("map", model, "--dim", "16", "-o", tmp_path / "x.tif")
     assert res.exit_code == 2 and "--dim must be in [0, 15]" in one_line(res.stderr)
     res = cli("map", model, "--class", "a", "-o", tmp_path / "x.tif")
-    assert res.exit_code == 2 and "use --dim" in res.stderr
-    res = cli("map", class_model, "--dim", "1", "-o", tmp_path / "x.tif")
-    assert res.exit_code == 2 and "head-less model" in res.stderr
+    assert res.exit_code == 2 and "with --dim I" in res.stderr
     assert not (tmp_path / "x.tif").exists()
 
 

@@ -133,8 +133,8 @@ def test_config_names_the_source_and_the_file_hash(name, imported):
 
     _, src, res = imported[name]
     model = load_model(res.path)
-    block = model.config["pretrained"]
-    assert block["source"] == name
+    block = model.config["source"]
+    assert block["model"] == name
     assert block["weights_file_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest() == res.source_sha256
     assert model.task == "embedding" and model.embedding_dim == 16
     assert res.known_release is None  # test files are not released weights
@@ -169,7 +169,7 @@ def test_imported_structures(imported):
 @pytest.mark.parametrize("name", list(CASES))
 def test_init_fine_tunes_from_the_import(name, imported):
     """`train --init DIR` takes the imported encoder as it is, and --freeze-encoder keeps it fixed."""
-    from geoenc.pretrain.finetune import encoder_settings
+    from geoenc.models.transfer import encoder_settings
     from geoenc.training import PointData, TrainConfig, train
 
     _, _, res = imported[name]
@@ -184,4 +184,4 @@ def test_init_fine_tunes_from_the_import(name, imported):
     before = load_model(res.path).embed(lonlat)
     after = out.loaded.embed(lonlat)
     torch.testing.assert_close(after, before)
-    assert out.config["init_source"]["source"] == name
+    assert out.config["init_source"]["model"] == name
