@@ -8,13 +8,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
-from geoenc.pretrain.objectives import CLIP_INIT_TEMPERATURE, OBJECTIVES
+from geoenc.pretrain.objectives import (
+    CLIP_INIT_TEMPERATURE,
+    CSP_RANDOM_NEGATIVES,
+    CSP_TEMPERATURES,
+    CSP_WEIGHTS,
+    OBJECTIVES,
+)
 
-#: temperature keys: ``b`` in-batch (mc-bld's L_B, mc, nce), ``l`` random locations (L_L),
-#: ``d`` SimCSE dropout positives (L_D), ``clip`` the initial value of CLIP's learnable temperature
-DEFAULT_TEMPERATURES = {"b": 0.1, "l": 0.1, "d": 0.1, "clip": CLIP_INIT_TEMPERATURE}
-#: mc-bld term weights: ``l`` = w_L, ``d`` = w_D (L_B has weight 1)
-DEFAULT_WEIGHTS = {"l": 1.0, "d": 1.0}
+#: temperature keys of the softmax objectives (``mc``, ``mc-bld``; CSP's NCE has none): ``b`` = τ0
+#: in-batch, ``l`` = τ1 random locations, ``d`` = τ2 SimCSE; ``clip`` the initial value of CLIP's learnable
+#: temperature. CSP's defaults (its training scripts): 20, 1, 1.
+DEFAULT_TEMPERATURES = {**CSP_TEMPERATURES, "clip": CLIP_INIT_TEMPERATURE}
+#: term weights of ``mc-bld`` (α1, α2), ``nce-bld`` (β1, β2) and ``nce`` (β1): ``l`` random locations,
+#: ``d`` SimCSE (the in-batch term has weight 1). CSP's defaults: 1, 1.
+DEFAULT_WEIGHTS = dict(CSP_WEIGHTS)
 DEVICES = ("auto", "cpu", "cuda")
 RANDOM_EXTENTS = ("sphere", "data")
 
@@ -26,9 +34,10 @@ class PretrainConfig:
     ``features`` names the list column of the other modality (image embeddings, covariates …);
     ``method``/``method_params`` and ``net``/``net_params`` define the location encoder exactly as in
     :class:`geoenc.training.TrainConfig` (so a pretrained encoder can initialise a ``geoenc train`` model).
-    ``n_random`` random locations per batch serve as negatives (``0`` → as many as the batch), drawn
-    uniformly on the whole sphere (``random_extent="sphere"``, CSP) or, for a regional data set, on the
-    part of the sphere inside the data's lon/lat bounding box (``"data"``).
+    ``random_negatives`` (CSP's C, ``num_neg_rand_loc``) random locations per point serve as negatives
+    for the objectives with a random-location term, drawn uniformly on the whole sphere
+    (``random_extent="sphere"``, as the CSP paper says) or, for a regional data set, on the part of the
+    sphere inside the data's lon/lat bounding box (``"data"``).
     """
 
     features: str | None = None
@@ -39,7 +48,7 @@ class PretrainConfig:
     objective: str = "mc-bld"
     temperatures: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TEMPERATURES))
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    n_random: int = 0
+    random_negatives: int = CSP_RANDOM_NEGATIVES
     random_extent: str = "sphere"
     projection_hidden: int = 256
     epochs: int = 30
@@ -63,7 +72,7 @@ class PretrainConfig:
         for k, v in self.weights.items():
             if not (math.isfinite(v) and v >= 0):
                 raise ParameterError(f"weight {k}={v!r} must be a finite number >= 0")
-        for name, lo in (("epochs", 1), ("batch_size", 2), ("projection_hidden", 1), ("n_random", 0)):
+        for name, lo in (("epochs", 1), ("batch_size", 2), ("projection_hidden", 1), ("random_negatives", 1)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ParameterError(f"{name}={v!r} must be an integer >= {lo}")

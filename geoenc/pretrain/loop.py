@@ -124,10 +124,12 @@ def batch_loss(
     second_pass: Callable[[], Tensor],
     draw_random: Callable[[int], Tensor],
 ) -> tuple[Tensor, dict[str, float]]:
-    """The objective on one batch: ``loc`` location embeddings, ``feats`` standardised features.
+    """The objective on one batch: ``loc`` location embeddings ``(N, d)``, ``feats`` standardised features.
 
-    ``second_pass()`` re-embeds the batch's locations (another dropout mask, for mc-bld's L_D);
-    ``draw_random(k)`` gives ``k`` random lon/lat negatives. Returns the loss and its named terms.
+    ``second_pass()`` re-embeds the batch's locations (other dropout masks, for the SimCSE term of
+    ``mc-bld``/``nce-bld``); ``draw_random(k)`` gives ``k`` random lon/lat negatives: ``C·N`` of them, C =
+    ``cfg.random_negatives`` per point, row ``k·N + i`` for point ``i`` (CSP's layout), embedded by the
+    location encoder in training mode as CSP does. Returns the loss and its named (unweighted) terms.
     """
     t, w = cfg.temperatures, cfg.weights
     if cfg.objective == "mse":
@@ -137,11 +139,13 @@ def batch_loss(
         return O.mc_loss(loc_n, feat_n, t["b"]), {}
     if cfg.objective == "clip":
         return O.clip_loss(loc_n, feat_n, model.logit_scale), {}
-    n_random = cfg.n_random or loc.shape[0]
-    if cfg.objective == "nce":
-        return O.nce_loss(loc_n, feat_n, O.normalize(model.location(draw_random(n_random))), t["b"]), {}
-    rand = O.normalize(model.location(draw_random(n_random))) if w["l"] > 0 else None
-    second = O.normalize(second_pass()) if w["d"] > 0 else None
+    n = loc.shape[0]
+    rand = None
+    if cfg.objective in O.USES_RANDOM_LOCATIONS and w["l"] > 0:
+        rand = O.normalize(model.location(draw_random(cfg.random_negatives * n)))
+    second = O.normalize(second_pass()) if cfg.objective in O.USES_DROPOUT_PASS and w["d"] > 0 else None
+    if cfg.objective in ("nce", "nce-bld"):
+        return O.nce_loss(loc_n, feat_n, rand, second, weight_l=w["l"], weight_d=w["d"], return_parts=True)
     return O.mc_bld_loss(
         loc_n,
         feat_n,
@@ -280,7 +284,7 @@ def pretrain(
             "feature_stats": {"mean": mean.tolist(), "std": std.tolist()},
             "temperatures": dict(cfg.temperatures),
             "weights": dict(cfg.weights),
-            "n_random": cfg.n_random or bs,
+            "random_negatives_per_point": cfg.random_negatives,
             "random_extent": list(extent) if extent else "sphere",
             "projection_hidden": cfg.projection_hidden,
             "extras_file": EXTRAS_FILE,
