@@ -278,6 +278,7 @@ def fewshot(cities: Path, work: Path, args) -> dict:
                 net="ffn",
                 net_params=NET_PARAMS,
                 objective=obj,
+                temperatures={k: float(v) for k, v in (kv.split("=", 1) for kv in args.temperature)},
                 epochs=args.pretrain_epochs,
                 batch_size=512,
                 seed=seed,
@@ -331,6 +332,13 @@ def main() -> None:
     ap.add_argument("--method", default="sphereM")
     ap.add_argument("--pretrain-epochs", type=int, default=10)
     ap.add_argument("--objectives", default="mc-bld", help="comma-separated pre-training objectives")
+    ap.add_argument(
+        "--temperature",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="pre-training temperature for every objective, e.g. b=1 (default: geoenc's, i.e. CSP's)",
+    )
     ap.add_argument("--steps", type=int, default=400, help="fine-tuning AdamW steps (same for every init)")
     args = ap.parse_args()
     args.tasks = args.tasks.split(",")
