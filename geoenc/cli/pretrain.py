@@ -65,8 +65,9 @@ def pretrain(
             "--objective",
             help="CSP's objectives (docs/pretrain.md): mc-bld (softmax: in-batch + random-location + SimCSE "
             "dropout terms), mc (its in-batch term alone), nce-bld (sigmoid, the same three terms), nce "
-            "(sigmoid: in-batch + random locations), mse (regress the features); clip (SatCLIP's symmetric "
-            "loss, learnable temperature).",
+            "(sigmoid: in-batch + random locations), mse (regress the features); not CSP: nce-pooled "
+            "(geoenc 0.1's nce: sigmoid with temperature, in-batch and shared random negatives pooled), "
+            "clip (SatCLIP's symmetric loss, learnable temperature).",
         ),
     ] = "mc-bld",
     temperature: Annotated[
@@ -74,9 +75,9 @@ def pretrain(
         _opt(
             "--temperature",
             metavar="[KEY=]VALUE",
-            help="Temperatures of mc/mc-bld (nce has none): one number for all, or b= (in-batch), "
-            "l= (random locations), d= (SimCSE), clip= (CLIP's initial value); default CSP's b=20, l=1, d=1 "
-            "and clip=0.07.",
+            help="Temperatures of mc/mc-bld (CSP's nce has none): one number for all, or b= (in-batch), "
+            "l= (random locations), d= (SimCSE); pooled= (nce-pooled), clip= (CLIP's initial value); "
+            "default CSP's b=20, l=1, d=1, and pooled=0.1, clip=0.07.",
         ),
     ] = None,
     weights: Annotated[

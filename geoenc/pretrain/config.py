@@ -14,12 +14,14 @@ from geoenc.pretrain.objectives import (
     CSP_TEMPERATURES,
     CSP_WEIGHTS,
     OBJECTIVES,
+    POOLED_NCE_TEMPERATURE,
 )
 
 #: temperature keys of the softmax objectives (``mc``, ``mc-bld``; CSP's NCE has none): ``b`` = τ0
-#: in-batch, ``l`` = τ1 random locations, ``d`` = τ2 SimCSE; ``clip`` the initial value of CLIP's learnable
-#: temperature. CSP's defaults (its training scripts): 20, 1, 1.
-DEFAULT_TEMPERATURES = {**CSP_TEMPERATURES, "clip": CLIP_INIT_TEMPERATURE}
+#: in-batch, ``l`` = τ1 random locations, ``d`` = τ2 SimCSE, CSP's defaults (its training scripts) 20, 1,
+#: 1; ``pooled`` the temperature of ``nce-pooled`` (0.1); ``clip`` the initial value of CLIP's learnable
+#: temperature (0.07).
+DEFAULT_TEMPERATURES = {**CSP_TEMPERATURES, "pooled": POOLED_NCE_TEMPERATURE, "clip": CLIP_INIT_TEMPERATURE}
 #: term weights of ``mc-bld`` (α1, α2), ``nce-bld`` (β1, β2) and ``nce`` (β1): ``l`` random locations,
 #: ``d`` SimCSE (the in-batch term has weight 1). CSP's defaults: 1, 1.
 DEFAULT_WEIGHTS = dict(CSP_WEIGHTS)

@@ -128,8 +128,9 @@ def batch_loss(
 
     ``second_pass()`` re-embeds the batch's locations (other dropout masks, for the SimCSE term of
     ``mc-bld``/``nce-bld``); ``draw_random(k)`` gives ``k`` random lon/lat negatives: ``C·N`` of them, C =
-    ``cfg.random_negatives`` per point, row ``k·N + i`` for point ``i`` (CSP's layout), embedded by the
-    location encoder in training mode as CSP does. Returns the loss and its named (unweighted) terms.
+    ``cfg.random_negatives`` per point, row ``k·N + i`` for point ``i`` (CSP's layout; ``nce-pooled``
+    shares all of them across the batch), embedded by the location encoder in training mode as CSP does.
+    Returns the loss and its named (unweighted) terms.
     """
     t, w = cfg.temperatures, cfg.weights
     if cfg.objective == "mse":
@@ -144,6 +145,8 @@ def batch_loss(
     if cfg.objective in O.USES_RANDOM_LOCATIONS and w["l"] > 0:
         rand = O.normalize(model.location(draw_random(cfg.random_negatives * n)))
     second = O.normalize(second_pass()) if cfg.objective in O.USES_DROPOUT_PASS and w["d"] > 0 else None
+    if cfg.objective == "nce-pooled":
+        return O.nce_pooled_loss(loc_n, feat_n, rand, t["pooled"]), {}
     if cfg.objective in ("nce", "nce-bld"):
         return O.nce_loss(loc_n, feat_n, rand, second, weight_l=w["l"], weight_d=w["d"], return_parts=True)
     return O.mc_bld_loss(

@@ -16,6 +16,8 @@ batch size, ``C`` the random locations per point.
 - ``nce`` (CSP's ``imgcontloss``: Eq. 3 without the SimCSE term) and ``nce-bld`` (CSP-NCE-BLD, Eq. 3,
   ``imgcontlosssimcse``): :func:`nce_loss`.
 - ``clip`` (SatCLIP): :func:`clip_loss`.
+- ``nce-pooled`` (not CSP: geoenc 0.1's ``nce``, kept because it measured better on some of the few-shot
+  benchmarks, see ``docs/pretrain.md``): :func:`nce_pooled_loss`.
 
 References
 ----------
@@ -37,11 +39,11 @@ from torch import Tensor
 from geoenc.training.losses import random_sphere_lonlat
 
 #: every objective ``geoenc pretrain --objective`` accepts, in the order the docs list them
-OBJECTIVES = ("mc-bld", "mc", "nce-bld", "nce", "mse", "clip")
+OBJECTIVES = ("mc-bld", "mc", "nce-bld", "nce", "nce-pooled", "mse", "clip")
 #: objectives that compare L2-normalised embeddings (all but ``mse``)
-CONTRASTIVE = ("mc-bld", "mc", "nce-bld", "nce", "clip")
-#: objectives that draw random locations on the sphere as negatives (CSP's L term)
-USES_RANDOM_LOCATIONS = ("mc-bld", "nce-bld", "nce")
+CONTRASTIVE = ("mc-bld", "mc", "nce-bld", "nce", "nce-pooled", "clip")
+#: objectives that draw random locations on the sphere as negatives (CSP's L term; ``nce-pooled``'s pool)
+USES_RANDOM_LOCATIONS = ("mc-bld", "nce-bld", "nce", "nce-pooled")
 #: objectives with CSP's SimCSE term (a second, differently dropped-out pass over the batch's locations)
 USES_DROPOUT_PASS = ("mc-bld", "nce-bld")
 #: the softmax (MC) objectives, the only ones with temperatures b, l, d
@@ -57,6 +59,8 @@ CSP_WEIGHTS = {"l": 1.0, "d": 1.0}
 CSP_RANDOM_NEGATIVES = 1
 #: CSP's ``bce_loss`` adds 1e-5 inside the logarithm: −log(p + 1e-5)
 NCE_EPS = 1e-5
+#: ``nce-pooled``'s temperature (geoenc 0.1's default; CSP's NCE has none)
+POOLED_NCE_TEMPERATURE = 0.1
 #: the initial CLIP temperature (Radford et al. 2021; SatCLIP): logit scale = log(1 / 0.07)
 CLIP_INIT_TEMPERATURE = 0.07
 
@@ -68,6 +72,7 @@ __all__ = [
     "CSP_WEIGHTS",
     "NCE_EPS",
     "OBJECTIVES",
+    "POOLED_NCE_TEMPERATURE",
     "SOFTMAX",
     "USES_DROPOUT_PASS",
     "USES_RANDOM_LOCATIONS",
@@ -79,6 +84,7 @@ __all__ = [
     "mse_loss",
     "nce_in_batch_loss",
     "nce_loss",
+    "nce_pooled_loss",
     "nce_random_location_loss",
     "normalize",
     "random_lonlat_in_extent",
@@ -271,6 +277,32 @@ def nce_loss(
         total = total + weight_d * l_d
         parts["d"] = float(l_d.detach())
     return (total, parts) if return_parts else total
+
+
+def nce_pooled_loss(
+    loc: Tensor, feat: Tensor, rand: Tensor | None, temperature: float = POOLED_NCE_TEMPERATURE
+) -> Tensor:
+    """``nce-pooled``: geoenc 0.1's ``nce``, not CSP's. Sigmoid cross-entropy on ``s / τ``:
+    ``mean_i −log σ(s(e(x_i), f(I_i)) / τ) + mean over the pool of −log(1 − σ(s / τ))``.
+
+    The pool of negatives is every other pairing of the batch, ``(e(x_j), f(I_i))`` for ``j ≠ i``, together
+    with every random location of the batch against every feature vector, ``(e(r_k), f(I_i))`` for all
+    ``k`` (``rand``: ``(K, d)``, shared by the whole batch): one mean over all of them. It differs from
+    CSP's ``imgcontloss`` (:func:`nce_loss`) in the temperature, in sharing the random locations across
+    the batch, and in pooling the in-batch and random negatives into one mean (no weight β1, no ε).
+    Inputs L2-normalised.
+    """
+    f = _f(feat)
+    sims = f @ _f(loc).T / temperature
+    n = sims.shape[0]
+    eye = torch.eye(n, dtype=torch.bool, device=sims.device)
+    pos, neg = sims[eye], sims[~eye]
+    if rand is not None and rand.shape[0]:
+        neg = torch.cat((neg, (f @ _f(rand).reshape(-1, f.shape[1]).T / temperature).reshape(-1)))
+    pos_term = F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
+    if neg.numel() == 0:
+        return pos_term
+    return pos_term + F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg))
 
 
 def clip_loss(loc: Tensor, feat: Tensor, logit_scale: Tensor) -> Tensor:

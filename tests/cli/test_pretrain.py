@@ -75,7 +75,7 @@ def test_pretrain_then_encode_with_the_pretrained_model(cli, data_file, tmp_path
     assert res.exit_code == 1 and "no prediction head" in res.stderr and not (tmp_path / "pred.parquet").exists()
 
 
-@pytest.mark.parametrize("objective", ["mse", "clip", "nce", "nce-bld", "mc"])
+@pytest.mark.parametrize("objective", ["mse", "clip", "nce", "nce-bld", "nce-pooled", "mc"])
 def test_objectives_temperatures_and_weights(cli, data_file, tmp_path, objective):
     out = tmp_path / objective
     res = cli(
@@ -102,7 +102,7 @@ def test_objectives_temperatures_and_weights(cli, data_file, tmp_path, objective
     assert res.exit_code == 0, res.output
     cfg = json.loads((out / "config.json").read_text())["pretrain"]
     assert cfg["objective"] == objective
-    assert cfg["temperatures"] == {"b": 0.2, "l": 0.2, "d": 0.2, "clip": 0.1}
+    assert cfg["temperatures"] == {"b": 0.2, "l": 0.2, "d": 0.2, "pooled": 0.2, "clip": 0.1}
     assert cfg["weights"] == {"l": 0.5, "d": 2.0}
     assert cfg["random_negatives_per_point"] == 2
 
@@ -112,7 +112,7 @@ def test_csp_defaults_are_recorded(cli, data_file, tmp_path):
     assert res.exit_code == 0, res.output
     cfg = json.loads((tmp_path / "d" / "config.json").read_text())["pretrain"]
     assert cfg["objective"] == "mc-bld"
-    assert cfg["temperatures"] == {"b": 20.0, "l": 1.0, "d": 1.0, "clip": 0.07}
+    assert cfg["temperatures"] == {"b": 20.0, "l": 1.0, "d": 1.0, "pooled": 0.1, "clip": 0.07}
     assert cfg["weights"] == {"l": 1.0, "d": 1.0}
     assert cfg["random_negatives_per_point"] == 1
 

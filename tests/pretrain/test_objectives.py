@@ -226,6 +226,35 @@ def test_nce_is_imgcontloss_and_nce_bld_is_eq3():
     assert weighted.item() == pytest.approx(expected, abs=TOL)
 
 
+# ---------------------------------------------------------------- nce-pooled (geoenc 0.1's nce, not CSP)
+
+
+def hand_nce_pooled(loc, feat, rand, tau) -> float:
+    """mean_i −log σ(s_ii/τ) + one mean of −log(1 − σ(s/τ)) over the pool: (e(x_j), f(I_i)), j ≠ i, and
+    (e(r_k), f(I_i)) for every random location r_k of the batch."""
+    pos = [-math.log(sigmoid(cos(feat[i], loc[i]) / tau)) for i in range(N)]
+    pool = [cos(feat[i], loc[j]) / tau for i in range(N) for j in range(N) if j != i]
+    pool += [cos(feat[i], r) / tau for i in range(N) for r in rand]
+    return float(np.mean(pos) + np.mean([-math.log(1 - sigmoid(v)) for v in pool]))
+
+
+@pytest.mark.parametrize("tau", [0.1, 0.5])
+def test_nce_pooled_by_hand(tau):
+    got = O.nce_pooled_loss(t64(LOC), t64(FEAT), t64(RAND), tau).item()
+    assert got == pytest.approx(hand_nce_pooled(LOC, FEAT, RAND, tau), abs=TOL)
+    # every random location is a negative for every point: 4 × 8 random pairs in the pool
+    assert O.nce_pooled_loss(t64(LOC), t64(FEAT), None, tau).item() == pytest.approx(
+        hand_nce_pooled(LOC, FEAT, [], tau), abs=TOL
+    )
+
+
+def test_nce_pooled_is_geoenc_0_1_nce():
+    """2.080139398574829: geoenc 0.1's (commit a9a2d2f) nce_loss on these float32 inputs, τ = 0.1."""
+    f32 = lambda x: O.normalize(torch.tensor(x, dtype=torch.float32))  # noqa: E731
+    got = O.nce_pooled_loss(f32(LOC), f32(FEAT), f32(RAND[:N]))  # default τ = 0.1
+    assert got.item() == pytest.approx(2.080139398574829, abs=TOL)
+
+
 # ---------------------------------------------------------------- MSE, CLIP
 
 
@@ -302,8 +331,8 @@ def test_float32_inputs_give_the_same_values():
 
 
 def test_registered_objectives_and_csp_defaults():
-    assert OBJECTIVES == ("mc-bld", "mc", "nce-bld", "nce", "mse", "clip")
-    assert DEFAULT_TEMPERATURES == {"b": 20.0, "l": 1.0, "d": 1.0, "clip": 0.07}
+    assert OBJECTIVES == ("mc-bld", "mc", "nce-bld", "nce", "nce-pooled", "mse", "clip")
+    assert DEFAULT_TEMPERATURES == {"b": 20.0, "l": 1.0, "d": 1.0, "pooled": 0.1, "clip": 0.07}
     assert DEFAULT_WEIGHTS == {"l": 1.0, "d": 1.0}
     assert PretrainConfig().random_negatives == 1
 
@@ -375,6 +404,7 @@ FALLS = {
     "mc-bld": ("loss_l", 0.7),
     "nce-bld": ("loss_b", 0.9),
     "nce": ("loss_l", 0.85),
+    "nce-pooled": ("loss", 0.8),
     "mc": ("loss", 0.995),
     "mse": ("loss", 0.5),
     "clip": ("loss", 0.5),
