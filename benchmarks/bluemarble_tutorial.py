@@ -160,7 +160,7 @@ def anomaly_map(ae: Path, tif: Path, work: Path, out_png: Path, stride: int = 24
     import matplotlib.pyplot as plt
     import rasterio
 
-    from geoenc.imagery.embed import reconstruction_error_map
+    from geoenc.workflows.map import map_reconstruction_error as reconstruction_error_map
 
     out = reconstruction_error_map(ae, tif, work / "recon_error.tif", stride=stride, device="cpu", overwrite=True)
     with rasterio.open(out) as ds:
@@ -245,7 +245,8 @@ def fewshot(cities: Path, work: Path, args) -> dict:
     import pyarrow.parquet as pq
     import torch
 
-    from geoenc.pretrain import PretrainConfig, pretrain, stratified_fraction
+    from geoenc.models.data import stratified_fraction
+    from geoenc.pretrain import PretrainConfig, pretrain
     from geoenc.training import PointData
 
     torch.set_num_threads(1)

@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from geoenc.pretrain import PretrainConfig, pretrain, stratified_fraction
+from geoenc.models.data import stratified_fraction
+from geoenc.pretrain import PretrainConfig, pretrain
 from geoenc.training import PointData
 
 COVARIATES = ["SurfaceTempMean", "SurfaceTempStdv", "LAIMean", "LAIStdv", "CloudCoverMean", "CloudCoverStdv"]

@@ -31,7 +31,7 @@ def finetune_scores(
     import torch.nn.functional as F
 
     from geoenc.models import build_model
-    from geoenc.pretrain import apply_pretrained
+    from geoenc.models.transfer import apply_pretrained
 
     torch.manual_seed(seed)
     model = build_model(method, method_params, "ffn", net_params, "classification", n_classes)

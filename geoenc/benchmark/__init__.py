@@ -1,5 +1,8 @@
-"""The benchmark: encoders and baselines trained and scored alike (LocBench-style table)."""
+"""The benchmark's pure parts: the kNN / random forest / no-location baselines and the results table and chart.
 
-from geoenc.benchmark.runner import BenchmarkConfig, resolve_baselines, resolve_methods, run_benchmark
+The runner that trains and scores everything (``geoenc benchmark``) is :mod:`geoenc.workflows.benchmark`.
+"""
 
-__all__ = ["BenchmarkConfig", "resolve_baselines", "resolve_methods", "run_benchmark"]
+from geoenc.benchmark.baselines import BASELINES, fit_predict
+
+__all__ = ["BASELINES", "fit_predict"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from geoenc.io.atomic import writing
 
 CLASSIFICATION_COLUMNS = [("top1", "top-1"), ("top3", "top-3"), ("mrr", "MRR")]
 REGRESSION_COLUMNS = [("r2", "R²"), ("mae", "MAE"), ("rmse", "RMSE")]
@@ -31,10 +33,10 @@ def _fmt(values: list[float], percent: bool) -> str:
     return f"{mean:.2f} ± {vals.std(ddof=1) * scale:.2f}"
 
 
-def summarise(records: list[dict]) -> list[dict]:
+def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per method (encoders first, in the given order, then baselines), values as lists over seeds."""
     order: list[str] = []
-    by: dict[str, list[dict]] = {}
+    by: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         if r["method"] not in by:
             order.append(r["method"])
@@ -43,7 +45,7 @@ def summarise(records: list[dict]) -> list[dict]:
     return [{"method": m, "kind": by[m][0]["kind"], "runs": by[m]} for m in order]
 
 
-def write_csv(records: list[dict], path: Path) -> None:
+def write_csv(records: list[dict[str, Any]], path: Path) -> None:
     keys = [
         "method",
         "kind",
@@ -70,7 +72,7 @@ def write_csv(records: list[dict], path: Path) -> None:
     _atomic_text(path, buf.getvalue())
 
 
-def markdown_table(records: list[dict]) -> str:
+def markdown_table(records: list[dict[str, Any]]) -> str:
     if not records:
         return "(no runs)\n"
     task = records[0]["task"]
@@ -89,15 +91,16 @@ def markdown_table(records: list[dict]) -> str:
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
-def write_markdown(records: list[dict], path: Path, header: str = "") -> None:
+def write_markdown(records: list[dict[str, Any]], path: Path, header: str = "") -> None:
     _atomic_text(path, (header + "\n\n" if header else "") + markdown_table(records))
 
 
-def write_chart(records: list[dict], path: Path) -> None:
+def write_chart(records: list[dict[str, Any]], path: Path) -> None:
+    """Two panels: the score (zoomed to where the methods differ) and the marked SSI geo-bias, mean ± std."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
 
     rows = summarise(records)
     if not rows:
@@ -105,28 +108,42 @@ def write_chart(records: list[dict], path: Path) -> None:
     task = records[0]["task"]
     key, label = ("r2", "R²") if task == "regression" else ("top1", "top-1 accuracy (%)")
     scale = 1.0 if task == "regression" else 100.0
-    means, stds, names, colours = [], [], [], []
-    for row in rows:
-        vals = np.asarray([r.get(key, np.nan) for r in row["runs"]], float) * scale
-        means.append(np.nanmean(vals))
-        stds.append(np.nanstd(vals, ddof=1) if vals.size > 1 else 0.0)
-        names.append(row["method"])
-        colours.append("#9e9e9e" if row["kind"] == "baseline" else "#3b75af")
-    fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(names) + 2), 4.5), dpi=110)
-    ax.bar(range(len(names)), means, yerr=stds, color=colours, capsize=3)
-    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    span = 0.2 if task == "regression" else 20.0  # methods further than this below the best are cut off
+
+    def stats(k: str, factor: float) -> tuple[np.ndarray, np.ndarray]:
+        m, sd = [], []
+        for row in rows:
+            vals = np.asarray([r.get(k, np.nan) for r in row["runs"]], float) * factor
+            m.append(np.nanmean(vals) if np.isfinite(vals).any() else np.nan)
+            sd.append(np.nanstd(vals, ddof=1) if np.isfinite(vals).sum() > 1 else 0.0)
+        return np.asarray(m), np.asarray(sd)
+
+    names = [r["method"] for r in rows]
+    colours = ["#9e9e9e" if r["kind"] == "baseline" else "#3b75af" for r in rows]
+    means, stds = stats(key, scale)
+    ssi, ssi_sd = stats("marked_ssi", 1.0)
+    x = np.arange(len(names))
+    fig = Figure(figsize=(max(7, 0.6 * len(names) + 2), 7.5), dpi=110)
+    ax, bx = fig.subplots(2, 1, sharex=True)
+    ax.bar(x, means, yerr=stds, color=colours, capsize=3)
+    best = np.nanmax(means)
+    close = means[np.isfinite(means) & (means >= best - span)]
+    lo = float(np.nanmin(close)) if close.size else best
+    pad = max(0.1 * (best - lo), 0.002 if task == "regression" else 0.2)
+    ax.set_ylim(lo - pad, best + pad)
+    for i, v in enumerate(means):  # bars cut off by the zoom carry their value
+        if np.isfinite(v) and v < lo - pad:
+            ax.annotate(f"{v:.3g} ↓", (i, lo - pad), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7)
     ax.set_ylabel(label)
-    lo = np.nanmin(means)
-    ax.set_ylim(max(0.0, lo - 0.15 * (np.nanmax(means) - lo + 1e-9) - 1), None)
-    ax.set_title("geoenc benchmark (grey: non-neural baselines)")
+    ax.set_title("geoenc benchmark: score (zoomed to the leaders) and geo-bias; grey = non-neural baselines")
+    bx.bar(x, ssi, yerr=ssi_sd, color=colours, capsize=3)
+    bx.set_ylabel("marked SSI (higher = errors more clustered)")
+    bx.set_xticks(x, names, rotation=45, ha="right")
     fig.tight_layout()
-    tmp = path.with_suffix(".part.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    with writing(path, overwrite=True) as tmp:
+        fig.savefig(tmp, format="png")
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with writing(path, overwrite=True) as tmp:
+        tmp.write_text(text)

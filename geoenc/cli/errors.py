@@ -1,7 +1,7 @@
 """How failures reach the user: one line on stderr and an exit code (CONVENTIONS, "The command line").
 
-0 success; 1 bad data or a runtime failure; 2 usage errors. Tracebacks only with ``--debug`` or
-``GEOENC_DEBUG=1``.
+0 success; 1 bad data or a runtime failure; 2 usage errors; 130 interrupted (Ctrl-C), 143 terminated. Tracebacks
+only with ``--debug`` or ``GEOENC_DEBUG=1``. "internal error … please report it" is kept for geoenc's own bugs.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import sys
 import traceback
 
 import typer
-from typer._click import exceptions as click_exc
 
 from geoenc.errors import GeoencError
 
 _state = {"debug": False}
+#: one line, however long the message: longer ones are cut here (a 200,000-column header must not flood a terminal)
+MAX_MESSAGE = 500
 
 
 def set_debug(on: bool) -> None:
@@ -27,10 +28,26 @@ def debug_enabled() -> bool:
     return _state["debug"] or os.environ.get("GEOENC_DEBUG", "") not in ("", "0")
 
 
-def _say(message: str) -> None:
-    text = " ".join(str(message).split())  # one line, whatever the message held
-    sys.stderr.write(f"geoenc: error: {text}\n")
-    sys.stderr.flush()
+def one_line(message: object, limit: int = MAX_MESSAGE) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def say(message: object) -> None:
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"geoenc: error: {one_line(message)}\n")
+        sys.stderr.flush()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that temporary outputs are removed on the way out."""
+
+
+def _quiet_stdout() -> None:
+    """The reader of our stdout went away (`| head`): point stdout at /dev/null so the exit flush is silent."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def exit_code_for(exc: BaseException, command: str = "") -> int:
@@ -38,29 +55,30 @@ def exit_code_for(exc: BaseException, command: str = "") -> int:
     if debug_enabled():
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, GeoencError):
-        _say(str(exc))
+        say(exc)
         return exc.exit_code
-    if isinstance(exc, click_exc.UsageError):
-        hint = f" (see 'geoenc {command} --help')" if command else " (see 'geoenc --help')"
-        _say(exc.format_message() + hint)
-        return 2
-    if isinstance(exc, click_exc.ClickException):
-        _say(exc.format_message())
-        return exc.exit_code
+    if isinstance(exc, typer.TyperException):  # typer's (click's) usage and parameter errors
+        code = int(getattr(exc, "exit_code", 1))
+        text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if code == 2:
+            text += f" (see 'geoenc {command} --help')" if command else " (see 'geoenc --help')"
+        say(text)
+        return code
+    if isinstance(exc, Terminated):
+        say("terminated")
+        return 143
     if isinstance(exc, (typer.Abort, KeyboardInterrupt)):
-        _say("interrupted")
+        say("interrupted")
         return 130
-    if isinstance(exc, BrokenPipeError):
-        # the reader of our stdout went away (`| head`): nothing to report
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout for the rest of the process
-        return 1
+    if isinstance(exc, BrokenPipeError):  # a closed pipe is a normal end of a pipeline
+        _quiet_stdout()
+        return 0
     if isinstance(exc, MemoryError):
-        _say("out of memory: lower --batch-size")
+        say("out of memory: lower --batch-size, or use a machine with more memory")
         return 1
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        _say(f"{exc.strerror or exc}{where}")
+        say(f"{exc.strerror or exc}{where}")
         return 1
-    _say(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback, and please report it")
+    say(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback, and please report it")
     return 1

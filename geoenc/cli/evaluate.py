@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from geoenc.cli import options as o
 from geoenc.cli.predict import Label, ModelArg, Prior
+from geoenc.cli.progress import echo_json
 
 
-def _rows(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
+def _rows(metrics: dict[str, Any], prefix: str = "") -> list[tuple[str, object]]:
     rows: list[tuple[str, object]] = []
     for k, v in metrics.items():
         if isinstance(v, dict):
@@ -22,34 +22,26 @@ def _rows(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
     return rows
 
 
-def format_table(metrics: dict) -> str:
+def format_table(metrics: dict[str, Any]) -> str:
     rows = _rows(metrics)
     width = max([6] + [len(k) for k, _ in rows])
     lines = [f"{'metric':<{width}}  value"]
     for k, v in rows:
-        if isinstance(v, float):
-            text = "nan" if math.isnan(v) else f"{v:.4f}"
-        else:
-            text = str(v)
+        text = ("nan" if math.isnan(v) else f"{v:.4f}") if isinstance(v, float) else str(v)
         lines.append(f"{k:<{width}}  {text}")
     return "\n".join(lines) + "\n"
 
 
+@o.points_input
 def evaluate(
     model: ModelArg,
     input: o.InputArg,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    points: o.PointsInput,
+    as_json: Annotated[bool, o.flag("--json", help="Print the metrics as JSON.")] = False,
     prior: Prior = None,
     label: Label = None,
     batch_size: o.BatchSize = 65_536,
     device: o.Device = "auto",
-    format: o.InputFormat = None,
-    lon_col: o.LonCol = None,
-    lat_col: o.LatCol = None,
-    geometry_col: o.GeometryCol = None,
-    crs: o.Crs = None,
-    centroid: o.Centroid = False,
-    wrap_lon: o.WrapLon = False,
 ) -> None:
     """Print top-1/top-3 accuracy and MRR (classification) or R², MAE, RMSE (regression) on labelled points.
 
@@ -57,19 +49,19 @@ def evaluate(
 
     Example: geoenc evaluate model/ test.parquet --json
     """
-    from geoenc.device import resolve_device
-    from geoenc.io import read_points
-    from geoenc.models import load_model
-    from geoenc.models.predict import evaluate_points
+    from geoenc.workflows.predict import evaluate_file
 
-    loaded = load_model(model, device=resolve_device(device))
-    points = read_points(input, format, opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon))
-    metrics = evaluate_points(loaded, points, prior=prior, label=label, batch_size=batch_size)
+    metrics = evaluate_file(
+        model,
+        input,
+        prior=prior,
+        label=label,
+        batch_size=batch_size,
+        device=device,
+        fmt=points.format,
+        coord_opts=points.coords,
+    )
     if as_json:
-        typer.echo(json.dumps(metrics, indent=2))
+        echo_json(metrics)
     else:
         typer.echo(format_table(metrics), nl=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("evaluate")(evaluate)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from geoenc.cli import options as o
-from geoenc.cli.progress import note, progress_bar
+from geoenc.cli.progress import json_safe, note, progress_bar
 
 RADIUS_KM = (
     318.55  # = geoenc.metrics.ssi.DEFAULT_RADIUS_KM rounded (0.05 rad); not imported: keeps `geoenc` startup light
@@ -25,36 +25,26 @@ PredsArg = Annotated[
 ]
 Report = Annotated[
     str,
-    typer.Option(
+    o.option(
         "--output",
         "-o",
+        metavar="PATH",
         help="Per-point report, GeoParquet (.parquet) or CSV; with several PREDS one file per input "
         "(report.<input>.parquet).",
-        rich_help_panel="Output",
+        panel="Output",
     ),
 ]
-
-
-def _clean(obj):
-    """NaN/inf → None so that --json prints valid JSON."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def _f(x: float | None, digits: int = 3) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-def _print_tables(summaries: list[dict]) -> None:
+def _print_tables(summaries: list[dict], to_stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, width=max(130, Console().width))
+    console = Console(highlight=False, width=max(130, Console().width), stderr=to_stderr)
     t = Table(title="Geo-bias (SSI: mean over low-performance centres, higher = less random)")
     for col in (
         "file",
@@ -102,83 +92,92 @@ def _print_tables(summaries: list[dict]) -> None:
         console.print(lt)
 
 
+@o.points_input
 def geobias(
     preds: PredsArg,
     output: Report,
+    points: o.PointsInput,
     value: Annotated[
         str | None,
-        typer.Option("--value", help="A 0/1 performance column (1 = good), e.g. hit@1 (default when present)."),
+        o.option(
+            "--value", metavar="COLUMN", help="A 0/1 performance column (1 = good), e.g. hit@1 (default when present)."
+        ),
     ] = None,
     error: Annotated[
         str | None,
-        typer.Option(
-            "--error", help="A continuous error column, e.g. abs_error (default without hit@1); needs --threshold."
+        o.option(
+            "--error",
+            metavar="COLUMN",
+            help="A continuous error column, e.g. abs_error (default without hit@1); needs --threshold.",
         ),
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option("--threshold", help="Low performance = error above this (in the error column's unit)."),
+        o.option("--threshold", metavar="X", help="Low performance = error above this (in the error column's unit)."),
     ] = None,
     radius_km: Annotated[
         float,
-        typer.Option(
-            "--radius-km", help="SSI neighbourhood radius (default 0.05 rad, as in the TorchSpatial results)."
+        o.option(
+            "--radius-km",
+            metavar="KM",
+            help="SSI neighbourhood radius (default 0.05 rad, as in the TorchSpatial results).",
         ),
     ] = RADIUS_KM,
-    k: Annotated[int, typer.Option("--k", help="SSI neighbourhood: at most this many nearest points.")] = 400,
-    gi_k: Annotated[int, typer.Option("--gi-k", help="Gi* and Moran's I: k nearest neighbours.")] = 8,
+    k: Annotated[int, o.option("--k", metavar="N", help="SSI neighbourhood: at most this many nearest points.")] = 400,
+    gi_k: Annotated[int, o.option("--gi-k", metavar="N", help="Gi* and Moran's I: k nearest neighbours.")] = 8,
     band_km: Annotated[
         float | None,
-        typer.Option("--band-km", help="Gi*: distance-band weights of this radius instead of k nearest neighbours."),
+        o.option(
+            "--band-km", metavar="KM", help="Gi*: distance-band weights of this radius instead of k nearest neighbours."
+        ),
     ] = None,
-    fdr: Annotated[bool, typer.Option("--fdr", help="Gi* bins from Benjamini–Hochberg adjusted p-values.")] = False,
+    fdr: Annotated[bool, o.flag("--fdr", help="Gi* bins from Benjamini–Hochberg adjusted p-values.")] = False,
     centres: Annotated[
         str,
-        typer.Option(
-            "--ssi-centres", help="SSI at low-performance points (low, the paper's summary) or at every point (all)."
+        o.option(
+            "--ssi-centres",
+            metavar="low|all",
+            help="SSI at low-performance points (low, the paper's summary) or at every point (all).",
         ),
     ] = "low",
     baseline: Annotated[
         int,
-        typer.Option(
-            "--baseline", help="Also SSI of N random permutations of the outcome over the same points (a chance level)."
+        o.option(
+            "--baseline",
+            metavar="N",
+            help="Also SSI of N random permutations of the outcome over the same points (a chance level).",
         ),
     ] = 0,
     seed: o.Seed = 0,
     jobs: Annotated[
-        int,
-        typer.Option(
+        int | None,
+        o.option(
             "--jobs",
             "-j",
-            help="Processes for SSI (-1 = all CPU cores); results do not depend on it.",
-            rich_help_panel="Compute",
+            metavar="N",
+            panel="Compute",
+            help="Processes for SSI (default: --threads; -1 = all CPU cores); results do not depend on it.",
         ),
-    ] = -1,
+    ] = None,
     raster: Annotated[
         str | None,
-        typer.Option(
+        o.option(
             "--raster",
+            metavar="PATH",
             help="Also write a GeoTIFF: mean Gi* z, low-performance rate and count per cell.",
-            rich_help_panel="Output",
+            panel="Output",
         ),
     ] = None,
     cell_deg: Annotated[
-        float, typer.Option("--cell-deg", help="Raster cell size in degrees.", rich_help_panel="Output")
+        float, o.option("--cell-deg", metavar="DEG", help="Raster cell size in degrees.", panel="Output")
     ] = 1.0,
     png: Annotated[
         str | None,
-        typer.Option("--png", help="Also write a PNG map of hot and cold spots.", rich_help_panel="Output"),
+        o.option("--png", metavar="PATH", help="Also write a PNG map of hot and cold spots.", panel="Output"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (one object per file).")] = False,
+    as_json: Annotated[bool, o.flag("--json", help="Print the summary as JSON (one object per file).")] = False,
     overwrite: o.Overwrite = False,
     output_format: o.OutputFormat = None,
-    format: o.InputFormat = None,
-    lon_col: o.LonCol = None,
-    lat_col: o.LatCol = None,
-    geometry_col: o.GeometryCol = None,
-    crs: o.Crs = None,
-    centroid: o.Centroid = False,
-    wrap_lon: o.WrapLon = False,
     quiet: o.Quiet = False,
 ) -> None:
     """Geo-bias of a model's per-point performance: SSI scores, Gi* hot spots, Moran's I, latitude bands.
@@ -189,7 +188,8 @@ def geobias(
     Example: geoenc geobias preds.parquet -o geobias.parquet --png hotspots.png
     """
     from geoenc.errors import UsageError
-    from geoenc.metrics.report import run_geobias
+    from geoenc.threads import get_threads
+    from geoenc.workflows.geobias import run_geobias
 
     if raster is None and cell_deg != 1.0:
         raise UsageError("--cell-deg needs --raster")
@@ -208,25 +208,23 @@ def geobias(
             centres=centres,
             baseline=baseline,
             seed=seed,
-            n_jobs=jobs,
+            n_jobs=get_threads() if jobs is None else jobs,
             raster=raster,
             cell_deg=cell_deg,
             png=png,
             overwrite=overwrite,
-            fmt=format,
+            fmt=points.format,
             output_format=output_format,
-            coord_options=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon),
+            coord_options=points.coords,
             progress=lambda src, done, total: update(done, total, file=Path(src).name),
             log=lambda msg: note(msg, quiet),
         )
-    summaries = [_clean(r.summary()) for r in results]
+    summaries = [json_safe(r.summary()) for r in results]
+    to_stderr = output == "-"  # stdout carries the report: the summary goes to stderr
     if as_json:
-        typer.echo(json.dumps(summaries, indent=2))
+        text = json.dumps(summaries, indent=2)
+        typer.echo(text, err=to_stderr)
     else:
-        _print_tables(summaries)
+        _print_tables(summaries, to_stderr)
     written = ", ".join(str(p) for p in (output, raster, png) if p is not None)
     note(f"geobias: {len(results)} file(s) scored → {written}", quiet)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("geobias")(geobias)

@@ -1,4 +1,8 @@
-"""Entry point of the ``geoenc`` command: the app, its global options, and the list of commands."""
+"""Entry point of the ``geoenc`` command: the app, its global options, and the list of commands.
+
+Command modules import only typer and the shared options at start-up; the library (torch, pyarrow …) is
+imported inside each command when it runs, so ``geoenc --help`` and ``--version`` start fast.
+"""
 
 from __future__ import annotations
 
@@ -7,58 +11,60 @@ from typing import Annotated
 
 import typer
 
-import geoenc
-from geoenc.cli.app import app
+from geoenc._version import __version__
+from geoenc.cli.app import GeoencCommand, app
 from geoenc.cli.errors import set_debug
+from geoenc.cli.options import flag, option
 
-#: each module in geoenc/cli/ that defines a command has a ``register(app)`` function
-COMMANDS = [
-    "encode",
-    "methods",
-    "train",
-    "predict",
-    "evaluate",
-    "geobias",
-    "map",
-    "benchmark",
-    "pretrain",
-    "patches",
-    "autoencode",
-]
+#: command name → (module in geoenc/cli/, function), in the order `geoenc --help` lists them
+COMMANDS = {
+    "encode": ("encode", "encode"),
+    "methods": ("methods", "methods"),
+    "train": ("train", "train"),
+    "predict": ("predict", "predict"),
+    "evaluate": ("evaluate", "evaluate"),
+    "geobias": ("geobias", "geobias"),
+    "map": ("map", "map_cmd"),
+    "benchmark": ("benchmark", "benchmark"),
+    "pretrain": ("pretrain", "pretrain"),
+    "patches": ("patches", "patches"),
+    "autoencode": ("autoencode", "autoencode"),
+}
 
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"geoenc {geoenc.__version__}")
+        typer.echo(f"geoenc {__version__}")
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors (or set GEOENC_DEBUG=1).")] = False,
+    debug: Annotated[bool, flag("--debug", help="Show tracebacks on errors (or set GEOENC_DEBUG=1).")] = False,
     threads: Annotated[
         int | None,
-        typer.Option(
+        option(
             "--threads",
+            metavar="N",
             min=1,
             envvar="GEOENC_THREADS",
-            help="CPU threads for torch (default: torch's own choice). 1 is often fastest on a busy machine.",
+            help="CPU threads for torch, SciPy and scikit-learn (default: see docs/threads.md).",
         ),
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, metavar=" ", help="Print the version and exit."),
     ] = False,
 ) -> None:
     """Location encoders, location models and geo-bias scores for geographic points."""
+    from geoenc.threads import set_threads
+
     set_debug(debug)
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
+    set_threads(threads)
 
 
-for _name in COMMANDS:
-    importlib.import_module(f"geoenc.cli.{_name}").register(app)
+for _name, (_module, _function) in COMMANDS.items():
+    app.command(_name, cls=GeoencCommand)(getattr(importlib.import_module(f"geoenc.cli.{_module}"), _function))
 
 
 def main() -> None:

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from geoenc.cli import options as o
-from geoenc.cli.progress import note
+from geoenc.cli.progress import note, progress_bar
 
-ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Model directory written by `geoenc train`.")]
+ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Model folder written by `geoenc train`.")]
 Prior = Annotated[
     str | None,
-    typer.Option(
-        "--prior", help="List column of another model's class probabilities (in the model's class order) to fuse with."
+    o.option(
+        "--prior",
+        metavar="COLUMN",
+        help="List column of another model's class probabilities (in the model's class order) to fuse with.",
     ),
 ]
 Label = Annotated[
-    str | None, typer.Option("--label", "-l", help="Label column (default: the one the model was trained on).")
+    str | None,
+    o.option("--label", "-l", metavar="COLUMN", help="Label column (default: the one the model was trained on)."),
 ]
 
 
-def _summary(metrics: dict) -> str:
-    def fmt(m: dict) -> str:
+def summary(metrics: dict[str, Any]) -> str:
+    def fmt(m: dict[str, Any]) -> str:
         return ", ".join(f"{k}={v:.4f}" for k, v in m.items() if k in ("top1", "top3", "mrr", "r2", "mae", "rmse"))
 
     if "fused" in metrics:
@@ -30,24 +33,21 @@ def _summary(metrics: dict) -> str:
     return fmt(metrics)
 
 
+@o.points_input
 def predict(
     model: ModelArg,
     input: o.InputArg,
     output: o.Output,
-    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Classes (with probabilities) to write per point.")] = 3,
+    points: o.PointsInput,
+    top_k: Annotated[
+        int, o.option("--top-k", metavar="K", min=1, help="Classes (with probabilities) to write per point.")
+    ] = 3,
     prior: Prior = None,
     label: Label = None,
     batch_size: o.BatchSize = 65_536,
     device: o.Device = "auto",
     output_format: o.OutputFormat = None,
     overwrite: o.Overwrite = False,
-    format: o.InputFormat = None,
-    lon_col: o.LonCol = None,
-    lat_col: o.LatCol = None,
-    geometry_col: o.GeometryCol = None,
-    crs: o.Crs = None,
-    centroid: o.Centroid = False,
-    wrap_lon: o.WrapLon = False,
     quiet: o.Quiet = False,
 ) -> None:
     """Write predictions per point: top-k classes and probabilities, or the predicted value.
@@ -57,44 +57,24 @@ def predict(
 
     Example: geoenc predict model/ test.parquet -o preds.parquet
     """
-    from geoenc.device import resolve_device
-    from geoenc.io import check_output, read_points, write_points
-    from geoenc.models import load_model
-    from geoenc.models.predict import predict_points
+    from geoenc.workflows.predict import predict_file
 
-    check_output(output, overwrite)
-    loaded = load_model(model, device=resolve_device(device))
-    points = read_points(input, format, opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon))
-    result = predict_points(loaded, points, top=top_k, prior=prior, label=label, batch_size=batch_size)
-    provenance = {
-        "command": "predict",
-        "model": str(model),
-        "model_hash": loaded.model_hash,
-        "method": loaded.encoder_name,
-        "params": loaded.encoder_params,
-        "net": loaded.net_name,
-        "task": loaded.task,
-        "prior": prior,
-    }
-    import geoenc
-
-    provenance["geoenc_version"] = geoenc.__version__
-    if result.metrics:
-        provenance["metrics"] = result.metrics
-    write_points(
-        output,
-        points.lon,
-        points.lat,
-        points.attrs,
-        result.columns,
-        fmt=output_format,
-        metadata=provenance,
-        overwrite=overwrite,
-    )
+    with progress_bar("predicting", quiet) as update:
+        res = predict_file(
+            model,
+            input,
+            output,
+            top=top_k,
+            prior=prior,
+            label=label,
+            batch_size=batch_size,
+            device=device,
+            fmt=points.format,
+            output_format=output_format,
+            coord_opts=points.coords,
+            overwrite=overwrite,
+            progress=update,
+        )
     where = "stdout" if output == "-" else output
-    extra = f"; {_summary(result.metrics)}" if result.metrics else ""
-    note(f"predicted {len(points):,} points with {loaded.encoder_name} + {loaded.net_name} → {where}{extra}", quiet)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("predict")(predict)
+    extra = f"; {summary(res.metrics)}" if res.metrics else ""
+    note(f"predicted {res.rows:,} points with {res.model.encoder_name} + {res.model.net_name} → {where}{extra}", quiet)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from geoenc.cli import options as o
 from geoenc.cli.progress import note, progress_bar
+from geoenc.defaults import DEFAULT_METHOD
 
 _P = "Pre-training"
 
@@ -15,6 +16,7 @@ _P = "Pre-training"
 _opt = o.panel_option(_P)
 
 
+@o.points_input
 def pretrain(
     data_file: Annotated[
         str,
@@ -24,45 +26,39 @@ def pretrain(
     ],
     output: Annotated[
         str,
-        typer.Option(
-            "--output", "-o", metavar="PRETRAINED_DIR", help="Model directory to write.", rich_help_panel="Output"
-        ),
+        o.option("--output", "-o", metavar="PRETRAINED_DIR", help="Model directory to write.", panel="Output"),
     ],
+    points: o.PointsInput,
     features: Annotated[
         str,
-        typer.Option(
+        o.option(
             "--features",
+            metavar="COLUMN",
             help="List column of the other modality (image embeddings, "
             "covariates …): the same number of values in every row.",
-            rich_help_panel=_P,
+            panel=_P,
         ),
     ],
     method: Annotated[
-        str, typer.Option("--method", "-m", help="Position encoder (see `geoenc methods`).", rich_help_panel="Model")
-    ] = "sphereM",
+        str | None,
+        o.option("--method", "-m", metavar="NAME", panel="Model", help="Position encoder (default sphereM)."),
+    ] = None,
     param: o.Params = None,
     net: Annotated[
         str | None,
-        typer.Option(
+        o.option(
             "--net",
+            metavar="NAME",
             help="Net after the encoder: ffn, fcnet, siren, linear (default: the encoder's own).",
-            rich_help_panel="Model",
+            panel="Model",
         ),
     ] = None,
-    net_param: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--net-param",
-            "-n",
-            metavar="KEY=VALUE",
-            help="Net parameter, repeatable (e.g. -n hidden=256).",
-            rich_help_panel="Model",
-        ),
-    ] = None,
+    net_param: o.NetParams = None,
     objective: Annotated[
         str,
         _opt(
             "--objective",
+            metavar="NAME",
             help="CSP's objectives (docs/pretrain.md): mc-bld (softmax: in-batch + random-location + SimCSE "
             "dropout terms), mc (its in-batch term alone), nce-bld (sigmoid, the same three terms), nce "
             "(sigmoid: in-batch + random locations), mse (regress the features); not CSP: nce-pooled "
@@ -93,6 +89,7 @@ def pretrain(
         int,
         _opt(
             "--random-negatives",
+            metavar="C",
             help="Random locations per point as negatives (CSP's C; mc-bld, nce-bld, nce).",
         ),
     ] = 1,
@@ -100,28 +97,49 @@ def pretrain(
         str,
         _opt(
             "--random-extent",
+            metavar="sphere|data",
             help="Where random-location negatives come from: sphere "
             "(uniform on the globe, as in the CSP paper) or data (uniform inside the data's lon/lat "
             "bounding box: better for a regional data set).",
         ),
     ] = "sphere",
-    projection_hidden: Annotated[int, _opt("--projection-hidden", help="Width of the feature projection MLP.")] = 256,
-    epochs: Annotated[int, _opt("--epochs", help="Epochs.")] = 30,
+    projection_hidden: Annotated[
+        int, _opt("--projection-hidden", metavar="N", help="Width of the feature projection MLP.")
+    ] = 256,
+    epochs: Annotated[int, _opt("--epochs", metavar="N", help="Epochs.")] = 30,
     batch_size: Annotated[
-        int, _opt("--batch-size", help="Points per batch (also the number of in-batch negatives + 1).")
+        int, _opt("--batch-size", metavar="N", help="Points per batch (also the number of in-batch negatives + 1).")
     ] = 512,
-    lr: Annotated[float, _opt("--lr", help="AdamW learning rate.")] = 1e-3,
-    weight_decay: Annotated[float, _opt("--weight-decay", help="AdamW weight decay.")] = 1e-4,
-    seed: Annotated[int, _opt("--seed", help="Seed for initialisation, batches and random negatives.")] = 0,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.", rich_help_panel="Compute")] = "auto",
+    lr: Annotated[float, _opt("--lr", metavar="LR", help="AdamW learning rate.")] = 1e-3,
+    weight_decay: Annotated[float, _opt("--weight-decay", metavar="WD", help="AdamW weight decay.")] = 1e-4,
+    seed: Annotated[
+        int, _opt("--seed", metavar="N", help="Seed for initialisation, batches and random negatives.")
+    ] = 0,
+    val_fraction: Annotated[
+        float,
+        _opt(
+            "--val-fraction",
+            metavar="F",
+            help=("Hold out this fraction of the points to watch the objective on unseen points (early stopping)."),
+        ),
+    ] = 0.0,
+    patience: Annotated[
+        int | None,
+        _opt(
+            "--patience",
+            metavar="N",
+            help=("With --val-fraction: stop after this many epochs without a lower held-out loss."),
+        ),
+    ] = None,
+    resume: Annotated[bool, o.flag("--resume", panel=_P, help="Continue the interrupted run saved in -o.")] = False,
+    device: o.Device = "auto",
+    amp: Annotated[
+        str,
+        o.option(
+            "--amp", metavar="MODE", panel="Compute", help=("Mixed precision on CUDA: auto (bf16), bf16, fp16 or off.")
+        ),
+    ] = "auto",
     overwrite: o.Overwrite = False,
-    format: o.InputFormat = None,
-    lon_col: o.LonCol = None,
-    lat_col: o.LatCol = None,
-    geometry_col: o.GeometryCol = None,
-    crs: o.Crs = None,
-    centroid: o.Centroid = False,
-    wrap_lon: o.WrapLon = False,
     quiet: o.Quiet = False,
 ) -> None:
     """Pre-train a location encoder against per-point features, without labels, and write PRETRAINED_DIR.
@@ -130,15 +148,13 @@ def pretrain(
 
     Example: geoenc pretrain points.parquet --features covariates -m sphereM -o pretrained/
     """
-    from geoenc.io import read_points
-    from geoenc.models.checkpoint import prepare_output_dir
     from geoenc.pretrain import PretrainConfig
-    from geoenc.pretrain import pretrain as run_pretrain
     from geoenc.pretrain.config import DEFAULT_TEMPERATURES, DEFAULT_WEIGHTS, parse_scalars
+    from geoenc.workflows.train import pretrain_file
 
     cfg = PretrainConfig(
         features=features,
-        method=method,
+        method=method or DEFAULT_METHOD,
         method_params=o.parse_key_values(param, "-p"),
         net=net,
         net_params=o.parse_key_values(net_param, "-n"),
@@ -154,33 +170,31 @@ def pretrain(
         weight_decay=weight_decay,
         seed=seed,
         device=device,
+        amp=amp,
+        val_fraction=val_fraction,
+        patience=patience,
     ).validate()
-    prepare_output_dir(output, overwrite)
-    points = read_points(
-        data_file, format, opts=o.coord_options(lon_col, lat_col, geometry_col, crs, centroid, wrap_lon)
-    )
-
     with progress_bar("pre-training", quiet) as update:
-        state = {"steps": 1}
-
-        def on_progress(ev: Any) -> None:
-            if ev.kind == "start":
-                state["steps"] = max(ev.steps, 1)
-            total = ev.epochs * state["steps"]
-            if ev.kind == "batch":
-                update(ev.epoch * state["steps"] + ev.step, total, epoch=ev.epoch + 1)
-            elif ev.kind == "epoch":
-                update(ev.epoch * state["steps"], total, epoch=ev.epoch, loss=ev.metrics.get("loss", float("nan")))
-
-        result = run_pretrain(cfg, points, progress=on_progress, out_dir=output, overwrite=overwrite)
-    c, m = result.config, result.metrics
+        result = pretrain_file(
+            cfg,
+            data_file,
+            output,
+            fmt=points.format,
+            coord_opts=points.coords,
+            overwrite=overwrite,
+            resume=resume,
+            progress=o.engine_progress(update),
+        )
+    spec, m = result.spec, result.metrics
+    if result.interrupted:
+        note(
+            f"interrupted after {m['epochs_run']} epochs; resumable checkpoint in {output} (continue with --resume)",
+            quiet=False,
+        )
+        raise typer.Exit(130)
     note(
-        f"pretrained {c['encoder']['name']} + {c['net']['name']} ({c['embedding_dim']} dims) with {cfg.objective} "
-        f"against {features!r} ({c['pretrain']['feature_dim']} values) on {c['n_train']:,} points in "
+        f"pretrained {spec.encoder.name} + {spec.net.name} ({spec.embedding_dim} dims) with {cfg.objective} "
+        f"against {features!r} ({spec.section('pretrain')['feature_dim']} values) on {spec.n_train:,} points in "
         f"{m['train_seconds']:.1f}s: loss {m['first_loss']:.4f} → {m['final_loss']:.4f} → {output}",
         quiet,
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("pretrain")(pretrain)

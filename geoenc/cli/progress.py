@@ -1,4 +1,4 @@
-"""A rich progress bar on stderr, shown only when stderr is a terminal and --quiet is off."""
+"""What commands print: a rich progress bar and summaries on stderr, JSON data on stdout."""
 
 from __future__ import annotations
 
@@ -44,3 +44,24 @@ def note(message: str, quiet: bool = False) -> None:
     """A summary line on stderr (never stdout, which carries data)."""
     if not quiet:
         stderr.print(message, highlight=False, soft_wrap=True)
+
+
+def json_safe(obj: object) -> object:
+    """NaN and infinities → None (null), so printed JSON is valid; tuples → lists."""
+    import math
+
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def echo_json(obj: object) -> None:
+    """Print ``obj`` as indented, valid JSON on stdout (the data channel)."""
+    import json
+
+    sys.stdout.write(json.dumps(json_safe(obj), indent=2, default=str) + "\n")
+    sys.stdout.flush()

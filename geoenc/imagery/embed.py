@@ -6,9 +6,7 @@ band divided by its training std), so 1.0 is as bad as predicting every band's m
 
 from __future__ import annotations
 
-import math
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,11 +22,16 @@ class AutoencoderEmbedder:
     """An autoencoder directory and a raster, opened once: ``embedder(lon, lat) → (latent, recon_error)``."""
 
     def __init__(
-        self, ae_dir: str | os.PathLike, raster: str | os.PathLike, *, device: str = "auto", batch_size: int = 512
+        self,
+        ae_dir: str | os.PathLike[str],
+        raster: str | os.PathLike[str],
+        *,
+        device: str = "auto",
+        batch_size: int = 512,
     ) -> None:
         self.device = resolve_device(device)
         self.model, self.config = load_autoencoder(ae_dir, self.device)
-        self.ae_dir = str(ae_dir)
+        self.ae_dir = os.fspath(ae_dir)
         self.batch_size = int(batch_size)
         bands = self.config["bands"]
         try:
@@ -49,7 +52,7 @@ class AutoencoderEmbedder:
     def __enter__(self) -> AutoencoderEmbedder:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @torch.no_grad()
@@ -78,7 +81,12 @@ class AutoencoderEmbedder:
 
 
 def embed_points_with_autoencoder(
-    ae_dir: str | os.PathLike, raster: str | os.PathLike, points: Any, *, device: str = "auto", batch_size: int = 512
+    ae_dir: str | os.PathLike[str],
+    raster: str | os.PathLike[str],
+    points: Any,
+    *,
+    device: str = "auto",
+    batch_size: int = 512,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Latent embeddings ``(N, latent)`` float32 and reconstruction errors ``(N,)`` of the chips at ``points``.
 
@@ -90,7 +98,7 @@ def embed_points_with_autoencoder(
     elif isinstance(points, (str, os.PathLike)):
         from geoenc.io import read_points
 
-        p = read_points(points)
+        p = read_points(os.fspath(points))  # read_points takes str or pathlib.Path, not any os.PathLike
         lon, lat = p.lon, p.lat
     else:
         arr = np.asarray(points, np.float64)
@@ -99,103 +107,3 @@ def embed_points_with_autoencoder(
         lon, lat = arr[:, 0], arr[:, 1]
     with AutoencoderEmbedder(ae_dir, raster, device=device, batch_size=batch_size) as emb:
         return emb(lon, lat)
-
-
-def reconstruction_error_map(
-    ae_dir: str | os.PathLike,
-    raster: str | os.PathLike,
-    out_tif: str | os.PathLike,
-    *,
-    stride: int | None = None,
-    min_valid: float = 0.5,
-    device: str = "auto",
-    batch_size: int = 512,
-    overwrite: bool = False,
-) -> Path:
-    """Write a GeoTIFF whose pixel (i, j) is the reconstruction error of the chip centred on raster pixel
-    ``(i·stride + stride//2, j·stride + stride//2)``: an anomaly map at 1/stride of the raster's resolution.
-
-    Same CRS as the raster, transform ``raster_transform · scale(stride)``; float32, tiled, deflate,
-    nodata −9999 where less than ``min_valid`` of the chip is valid; band description ``reconstruction_mse``.
-    ``stride`` defaults to the chip size.
-    """
-    from affine import Affine
-
-    from geoenc.io.geotiff import write_geotiff
-    from geoenc.io.write import check_output
-
-    out = Path(out_tif)
-    check_output(out, overwrite)
-    with AutoencoderEmbedder(ae_dir, raster, device=device, batch_size=batch_size) as emb:
-        r = emb.reader
-        stride = int(stride or r.size)
-        if stride < 1:
-            raise ParameterError(f"--stride must be at least 1, got {stride}")
-        ow, oh = math.ceil(r.width / stride), math.ceil(r.height / stride)
-        grid = np.full((oh, ow), -9999.0, np.float32)
-        cols = np.arange(ow) * stride + stride // 2
-        for i in range(oh):
-            rows = np.full(ow, i * stride + stride // 2)
-            chips = r.chips(np.minimum(rows, r.height - 1), np.minimum(cols, r.width - 1))
-            ok = np.isfinite(chips).all(axis=1).reshape(ow, -1).mean(axis=1) >= min_valid
-            if ok.any():
-                _, err = emb.run_chips(chips[ok])
-                grid[i, ok] = np.where(np.isfinite(err), err, -9999.0)
-        write_geotiff(
-            out,
-            [grid],
-            ["reconstruction_mse"],
-            transform=r.transform @ Affine.scale(stride),
-            crs=r.crs_label(),
-            nodata=-9999.0,
-            overwrite=overwrite,
-            dtype="float32",
-        )
-    return out
-
-
-def encode_file_with_autoencoder(
-    source: Any,
-    dest: str | os.PathLike,
-    ae_dir: str | os.PathLike,
-    raster: str | os.PathLike,
-    *,
-    fmt: str | None = None,
-    output_format: str | None = None,
-    coord_opts=None,
-    layout: str = "list",
-    batch_size: int = 65_536,
-    device: str = "auto",
-    overwrite: bool = False,
-    progress=None,
-) -> tuple[int, int]:
-    """File to file: the points' ``embedding`` (the autoencoder's latent) and ``recon_error`` columns.
-
-    Streams the input in batches; returns (rows, latent dimension). Used by ``geoenc encode --raster``.
-    """
-    import geoenc
-    from geoenc.io import PointWriter, check_output, open_points
-
-    check_output(dest, overwrite)
-    rows_per_batch = min(int(batch_size), 4096)  # chips are bands·size² floats each: bounded memory
-    with AutoencoderEmbedder(ae_dir, raster, device=device) as emb:
-        stream = open_points(source, fmt, coord_opts, batch_rows=rows_per_batch)
-        meta = {
-            "method": "autoencoder",
-            "model": str(ae_dir),
-            "model_config": emb.config,
-            "raster": str(raster),
-            "dim": emb.latent_dim,
-            "dtype": "float32",
-            "recon_error": "MSE over the chip's valid pixels, standardised bands",
-            "geoenc_version": geoenc.__version__,
-        }
-        rows = 0
-        with PointWriter(dest, output_format, overwrite=overwrite, layout=layout, metadata=meta) as writer:
-            for batch in stream:
-                z, err = emb(batch.lon, batch.lat, offset=rows)
-                writer.write(batch.lon, batch.lat, batch.attrs, {"embedding": z, "recon_error": err})
-                rows += len(batch)
-                if progress is not None:
-                    progress(rows, stream.total_rows)
-        return rows, emb.latent_dim

@@ -1,4 +1,5 @@
-"""Image chips around points, in memory (:func:`extract_patches`) or file to file (:func:`write_patches`).
+"""Image chips around points (:func:`extract_patches`); files of chips are written by
+:func:`geoenc.workflows.patches.write_patches` and read back by :func:`read_patches`.
 
 The output is GeoParquet (see :mod:`geoenc.io.write`) with the input's columns plus
 
@@ -14,15 +15,14 @@ The ``geoenc`` metadata key holds ``chip_shape``, ``band_names``, ``bands``, ``r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import geoenc
-from geoenc.errors import InputError, UsageError
+from geoenc.errors import InputError
 from geoenc.imagery.raster import ChipReader, outside_message, valid_fraction
 
 CONVENTION = (
@@ -40,7 +40,7 @@ class Patches:
     index: np.ndarray
     row0: np.ndarray
     col0: np.ndarray
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def extract_patches(
@@ -58,7 +58,7 @@ def extract_patches(
     ``skip_outside``, which drops them (``Patches.index`` says which points were kept).
     """
     own = not isinstance(raster, ChipReader)
-    reader = ChipReader(raster, size, bands) if own else raster
+    reader = raster if isinstance(raster, ChipReader) else ChipReader(raster, size, bands)
     try:
         lon = np.asarray(lon, np.float64).reshape(-1)
         lat = np.asarray(lat, np.float64).reshape(-1)
@@ -76,94 +76,7 @@ def extract_patches(
             reader.close()
 
 
-@dataclass
-class PatchesResult:
-    rows: int
-    skipped: int
-    shape: tuple[int, int, int]
-    info: dict = field(default_factory=dict)
-
-
-def write_patches(
-    raster: str | Path,
-    points: Any,
-    dest: str | Path,
-    size: int = 32,
-    bands: str | Sequence[int] | None = None,
-    *,
-    skip_outside: bool = False,
-    overwrite: bool = False,
-    fmt: str | None = None,
-    coord_opts=None,
-    batch_rows: int = 4096,
-    progress: Callable[..., None] | None = None,
-) -> PatchesResult:
-    """Read points, cut a chip around each and write GeoParquet with a ``chip`` tensor column.
-
-    Runs batch by batch (memory bounded by ``batch_rows`` chips); writes atomically, so an error (points
-    outside without ``skip_outside``) leaves no output.
-    """
-    from geoenc.io import PointWriter, check_output, open_points
-    from geoenc.io.write import resolve_output_format
-
-    if resolve_output_format(dest, None) != "parquet":
-        raise UsageError(f"patches are written as GeoParquet: give a .parquet output name, not {str(dest)!r}")
-    check_output(dest, overwrite)
-    with ChipReader(raster, size, bands) as reader:
-        stream = open_points(points, fmt, coord_opts, batch_rows=batch_rows)
-        info = {**reader.raster_info(), "chip_shape": [len(reader.bands), reader.size, reader.size]}
-        meta = {
-            "kind": "patches",
-            "size": reader.size,
-            **info,
-            "chip_dtype": "float32",
-            "nodata": "NaN",
-            "convention": CONVENTION,
-            "geoenc_version": geoenc.__version__,
-        }
-        total = rows = skipped = 0
-        first_out: tuple[int, float, float] | None = None
-        with PointWriter(dest, "parquet", overwrite=overwrite, metadata=meta) as writer:
-            for batch in stream:
-                n = len(batch)
-                px = reader.pixels(batch.lon, batch.lat)
-                outside = ~px.inside
-                if outside.any():
-                    if first_out is None:
-                        i = int(np.nonzero(outside)[0][0])
-                        first_out = (total + i, float(batch.lon[i]), float(batch.lat[i]))
-                    skipped += int(outside.sum())
-                total += n
-                if first_out is not None and not skip_outside:
-                    continue  # keep counting, to name how many points lie outside, then fail
-                keep = np.nonzero(px.inside)[0]
-                if keep.size == 0:
-                    continue
-                chips = reader.chips(px.row[keep], px.col[keep])
-                row0, col0 = reader.chip_origin(px.row[keep], px.col[keep])
-                attrs = batch.attrs.take(keep) if keep.size < n else batch.attrs
-                writer.write(
-                    batch.lon[keep],
-                    batch.lat[keep],
-                    attrs,
-                    {
-                        "chip": chips.reshape(keep.size, -1),
-                        "valid_fraction": valid_fraction(chips),
-                        "chip_row0": row0.astype(np.int64),
-                        "chip_col0": col0.astype(np.int64),
-                    },
-                )
-                rows += keep.size
-                if progress is not None:
-                    progress(total, stream.total_rows)
-            if first_out is not None and not skip_outside:
-                raise InputError(outside_message(skipped, total, *first_out, reader.path))
-            if rows == 0:
-                raise InputError(f"all {total:,} points lie outside raster {reader.path!r}: no chip to write")
-    return PatchesResult(rows=rows, skipped=skipped, shape=tuple(info["chip_shape"]), info=info)
-
-
-def read_patches(path: str | Path) -> tuple[np.ndarray, dict]:
+def read_patches(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
     """Read back a patches file: chips ``(N, bands, size, size)`` float32 and its ``geoenc`` metadata."""
     import json
 

@@ -8,13 +8,12 @@ reconstruction MSE beside the baseline of predicting the training set's per-band
 standardised units (per band, averaged over bands) and in the raster's units, and beside an oracle that
 predicts each chip by its own mean colour (what a latent holding only the chip's average would reach).
 
-Same arguments → same chips, same split, same weights (everything draws from ``seed``; global RNG
-state is left untouched).
+Same arguments → same chips, same split, same weights (everything draws from ``seed`` through the shared
+engine's named streams; the global RNG state is left untouched).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,11 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-import geoenc
-from geoenc.device import resolve_device
 from geoenc.errors import InputError, ParameterError
 from geoenc.imagery.autoencoder import ARCHITECTURE, KIND, ConvAutoencoder
 from geoenc.imagery.raster import ChipReader, valid_fraction
+from geoenc.params import check_number
+from geoenc.training.engine import Checkpoint, Engine, EngineConfig, ProgressEvent, Seeds, Task
 
 
 @dataclass
@@ -44,15 +43,28 @@ class AutoencoderConfig:
     seed: int = 0
     val_fraction: float = 0.1
     bands: list[int] | None = None
+    #: stop after this many epochs without a lower held-out MSE (None: train every epoch)
+    patience: int | None = None
 
     def check(self) -> None:
-        for name in ("size", "latent", "width", "samples", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ParameterError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ParameterError(f"--lr must be positive, got {self.lr}")
-        if not 0 < self.val_fraction < 1:
-            raise ParameterError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
+        for name, hi in (
+            ("size", 4096),
+            ("latent", 65_536),
+            ("width", 4096),
+            ("samples", 100_000_000),
+            ("epochs", 1_000_000),
+            ("batch_size", 1 << 20),
+            ("seed", 2**63 - 1),
+        ):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not (0 if name == "seed" else 1) <= v <= hi:
+                raise ParameterError(
+                    f"--{name.replace('_', '-')} must be an integer in "
+                    f"[{0 if name == 'seed' else 1}, {hi:,}], got {v!r}"
+                )
+        check_number(self, "lr", lo=0.0, lo_open=True, hi=1e3)
+        check_number(self, "weight_decay", lo=0.0, hi=1e3)
+        check_number(self, "val_fraction", lo=0.0, lo_open=True, hi=1.0, hi_open=True)
 
 
 def sample_pixels(reader: ChipReader, n: int, seed: int, max_rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
@@ -100,8 +112,8 @@ def _band_stats(chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @torch.no_grad()
 def _evaluate(
-    model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tensor, device, batch: int = 512
-) -> dict[str, float]:
+    model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tensor, device: torch.device, batch: int = 512
+) -> dict[str, Any]:
     std = model.std.to(device)
     se = torch.zeros(model.bands, dtype=torch.float64)
     se_base = torch.zeros(model.bands, dtype=torch.float64)
@@ -130,6 +142,45 @@ def _evaluate(
     }
 
 
+class AutoencoderTask(Task):
+    """Reconstruct standardised chips; the loss counts valid pixels only; random horizontal flips."""
+
+    model: ConvAutoencoder
+
+    def __init__(
+        self,
+        model: ConvAutoencoder,
+        train_raw: torch.Tensor,
+        val_raw: torch.Tensor,
+        mean_image: torch.Tensor,
+        device: torch.device,
+    ) -> None:
+        self.model, self.train_raw, self.val_raw, self.mean_image, self.device = (
+            model,
+            train_raw,
+            val_raw,
+            mean_image,
+            device,
+        )
+        self.n_train = int(train_raw.shape[0])
+
+    def step(
+        self, module: torch.nn.Module, idx: torch.Tensor, seeds: Seeds
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        batch = self.train_raw[idx.cpu()].to(self.device)
+        if torch.rand((), generator=seeds.generator("augment")) < 0.5:  # land cover does not care about orientation
+            batch = batch.flip(-1)
+        x, m = self.model.normalise(batch)
+        _, rec = module(x)
+        return (((rec - x) ** 2) * m).sum() / m.sum().clamp(min=1), {}
+
+    def evaluate(self) -> dict[str, float]:
+        return {"mse": _evaluate(self.model, self.val_raw, self.mean_image, self.device)["val_mse"]}
+
+    def score(self, metrics: dict[str, float]) -> float | None:
+        return -metrics["mse"]
+
+
 def train_autoencoder(
     raster: str | Path,
     out_dir: str | Path,
@@ -138,19 +189,43 @@ def train_autoencoder(
     points: Any = None,
     device: str = "auto",
     overwrite: bool = False,
-    progress: Callable[..., None] | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    """Train a :class:`ConvAutoencoder` on chips of ``raster`` and write its model directory; returns metrics."""
-    from geoenc.models.checkpoint import prepare_output_dir, write_model_dir
+    """Train a :class:`ConvAutoencoder` on chips of ``raster`` and write its model folder; returns metrics.
+
+    Runs on the shared engine (:mod:`geoenc.training.engine`): seeded, Adam with a one-cycle schedule,
+    early stopping on the held-out MSE when ``config.patience`` is set, stopped with a one-line error if
+    the loss diverges, and resumable after Ctrl-C/SIGTERM (``resume=True`` continues the run saved in
+    ``out_dir``; the weights are the same as an uninterrupted run's).
+    """
+    from geoenc.io.atomic import check_output_dir
+    from geoenc.models.checkpoint import write_model_dir
 
     cfg = config or AutoencoderConfig()
     cfg.check()
-    prepare_output_dir(out_dir, overwrite)
-    dev = resolve_device(device)
+    inputs = [str(raster)] + ([str(points)] if isinstance(points, (str, Path)) else [])
+    check_output_dir(out_dir, overwrite, inputs=inputs, resume=resume)
+    ck = Checkpoint.read(out_dir) if resume else None
+    engine = Engine(
+        EngineConfig(
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            optimizer="adam",
+            schedule="onecycle",
+            patience=cfg.patience,
+            seed=cfg.seed,
+            device=device,
+        ),
+        progress=progress,
+    )
+    dev = engine.device
     t0 = time.perf_counter()
     with ChipReader(raster, cfg.size, cfg.bands) as reader:
         if points is None:
-            rows, cols = sample_pixels(reader, cfg.samples, cfg.seed)
+            rows, cols = sample_pixels(reader, cfg.samples, engine.seeds.seed_for("chips"))
             chips = reader.chips(rows, cols)
             source = {"sampling": "uniform over area, fully valid chips", "samples": int(rows.size)}
         else:
@@ -175,62 +250,34 @@ def train_autoencoder(
         info = reader.raster_info()
         bands, band_names = reader.bands, reader.band_names
     n = chips.shape[0]
-    rng = np.random.default_rng(cfg.seed + 1)
-    order = rng.permutation(n)
+    order = engine.seeds.numpy("validation").permutation(n)
     n_val = min(n - 1, max(1, round(cfg.val_fraction * n)))
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
     mean, std = _band_stats(chips[train_idx])
-
-    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-        torch.manual_seed(cfg.seed)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        raise InputError(f"raster {str(raster)!r}: the training chips hold no finite pixel values in some band")
+    with engine.init_stream():
         model = ConvAutoencoder(len(bands), cfg.size, cfg.latent, cfg.width)
-        model.set_normalisation(torch.from_numpy(mean), torch.from_numpy(std))
-        model.to(dev)
-        raw = torch.from_numpy(chips)
-        train_raw, val_raw = raw[train_idx], raw[val_idx]
-        with torch.no_grad():
-            xs, ms = model.normalise(train_raw)
-            mean_image = (xs * ms).sum(0) / ms.sum(0).clamp(min=1)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        gen = torch.Generator().manual_seed(cfg.seed + 2)
-        steps_per_epoch = math.ceil(train_raw.shape[0] / cfg.batch_size)
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.1
-        )
-        log: list[dict[str, Any]] = []
-        for epoch in range(1, cfg.epochs + 1):
-            model.train()
-            perm = torch.randperm(train_raw.shape[0], generator=gen)
-            total, count = 0.0, 0
-            for i in range(0, perm.numel(), cfg.batch_size):
-                idx = perm[i : i + cfg.batch_size]
-                batch = train_raw[idx].to(dev)
-                if torch.rand((), generator=gen) < 0.5:  # flips: the land cover does not care about orientation
-                    batch = batch.flip(-1)
-                x, m = model.normalise(batch)
-                _, rec = model(x)
-                loss = (((rec - x) ** 2) * m).sum() / m.sum().clamp(min=1)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * idx.numel()
-                count += idx.numel()
-            model.eval()
-            ev = _evaluate(model, val_raw, mean_image, dev)
-            row = {"epoch": epoch, "train_mse": total / count, "val_mse": ev["val_mse"]}
-            log.append(row)
-            if progress is not None:
-                progress(epoch, cfg.epochs, train_mse=row["train_mse"], val_mse=row["val_mse"])
-    model.eval()
+    model.set_normalisation(torch.from_numpy(mean), torch.from_numpy(std))
+    model.to(dev)
+    raw = torch.from_numpy(chips)
+    train_raw, val_raw = raw[train_idx], raw[val_idx]
+    with torch.no_grad():
+        xs, ms = model.normalise(train_raw.to(dev))
+        mean_image = (xs * ms).sum(0) / ms.sum(0).clamp(min=1)
+    fit = engine.fit(AutoencoderTask(model, train_raw, val_raw, mean_image, dev), resume=ck)
     metrics = {
         **_evaluate(model, val_raw, mean_image, dev),
         "train_chips": int(train_idx.size),
         "val_chips": int(val_idx.size),
-        "epochs": cfg.epochs,
+        "epochs": len(fit.history),
+        "best_epoch": fit.best_epoch,
+        "interrupted": fit.interrupted,
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    metrics["skill_vs_mean_image"] = 1.0 - metrics["val_mse"] / metrics["baseline_mean_image_mse"]
+    base = metrics["baseline_mean_image_mse"]
+    # a raster without variation: the mean image is already perfect, and there is no skill to measure
+    metrics["skill_vs_mean_image"] = 1.0 - metrics["val_mse"] / base if base > 0 else float("nan")
     model_cfg = {
         "kind": KIND,
         "architecture": ARCHITECTURE,
@@ -241,7 +288,21 @@ def train_autoencoder(
         "std": std.tolist(),
         "training": {**asdict(cfg), "bands": bands, **source, "device": str(dev)},
         "source_raster": info,
-        "geoenc_version": geoenc.__version__,
     }
-    write_model_dir(out_dir, model.cpu(), model_cfg, metrics=metrics, log_rows=log, overwrite=overwrite)
+    files = None
+    if fit.checkpoint is not None:
+        fit.checkpoint.meta["model_config"] = model_cfg
+        files = fit.checkpoint.files()
+    log = [{**r, "train_mse": r.get("train_loss"), "val_mse": r.get("val_mse")} for r in fit.history]
+    write_model_dir(
+        out_dir,
+        model,
+        model_cfg,
+        metrics=metrics,
+        log_rows=log,
+        extra_files=files,
+        overwrite=overwrite,
+        inputs=inputs,
+        resume=resume,
+    )
     return metrics

@@ -1,21 +1,21 @@
-"""The geo-bias report behind ``geoenc geobias``: SSI, Gi* hot spots, Moran's I, latitude bands, outputs.
+"""The geo-bias report behind ``geoenc geobias``: SSI, Gi* hot spots, Moran's I and latitude bands, on arrays.
 
-:func:`compute_geobias` works on arrays; :func:`run_geobias` reads prediction files, computes and writes
-the per-point report (GeoParquet), an optional hot-spot GeoTIFF and PNG, and returns the results.
+:func:`compute_geobias` takes coordinates and an outcome and returns a :class:`GeobiasResult` (per-point
+columns and a summary); :func:`geoenc.workflows.geobias.run_geobias` reads prediction files and writes the
+outputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from geoenc.errors import InputError, ParameterError, UsageError
+from geoenc.errors import InputError, ParameterError
 from geoenc.metrics.hotspots import DEFAULT_GI_K, HotspotResult, hotspots
 from geoenc.metrics.moran import MoranResult, global_moran
-from geoenc.metrics.outcome import Outcome, choose_outcome
+from geoenc.metrics.outcome import Outcome
 from geoenc.metrics.spatial import knn_weights, lonlat_to_xyz
 from geoenc.metrics.ssi import DEFAULT_K, DEFAULT_RADIUS_KM, SSIResult, ssi_scores
 
@@ -203,143 +203,3 @@ def compute_geobias(
         params=params,
         baseline=base,
     )
-
-
-def per_input_path(path: str | Path | None, source: str | Path, n_inputs: int) -> Path | None:
-    """With several inputs, ``report.parquet`` becomes ``report.<input stem>.parquet`` (one per input)."""
-    if path is None:
-        return None
-    path = Path(path)
-    if n_inputs == 1:
-        return path
-    stem = Path(str(source)).name.split(".")[0] or "stdin"
-    return path.with_name(f"{path.stem}.{stem}{path.suffix}")
-
-
-def write_hotspot_raster(result: GeobiasResult, path: str | Path, cell_deg: float, overwrite: bool = False) -> Path:
-    """GeoTIFF with bands gi_z_mean, bad_rate (local low-performance rate), count; NaN where empty."""
-    from geoenc.io.geotiff import write_geotiff
-    from geoenc.maps.grid import LonLatGrid
-
-    grid = LonLatGrid.global_grid(cell_deg)
-    agg = grid.aggregate(result.lon, result.lat, {"gi_z_mean": result.hot.z, "bad_rate": result.outcome.bad})
-    names = ["gi_z_mean", "bad_rate", "count"]
-    return write_geotiff(
-        path, [agg[n] for n in names], names, transform=grid.transform, nodata=np.nan, overwrite=overwrite
-    )
-
-
-def run_geobias(
-    inputs: Sequence[str | Path],
-    output: str | Path,
-    *,
-    value: str | None = None,
-    error: str | None = None,
-    threshold: float | None = None,
-    radius_km: float = DEFAULT_RADIUS_KM,
-    k: int = DEFAULT_K,
-    gi_k: int = DEFAULT_GI_K,
-    band_km: float | None = None,
-    fdr: bool = False,
-    centres: str = "low",
-    unmarked_presence: str = "low",
-    baseline: int = 0,
-    seed: int = 0,
-    n_jobs: int = 1,
-    raster: str | Path | None = None,
-    cell_deg: float = 1.0,
-    png: str | Path | None = None,
-    overwrite: bool = False,
-    fmt: str | None = None,
-    output_format: str | None = None,
-    coord_options=None,
-    progress: Callable[[str, int, int], None] | None = None,
-    log: Callable[[str], None] | None = None,
-) -> list[GeobiasResult]:
-    """Read each prediction file, compute its geo-bias scores, then write all outputs (atomically).
-
-    Nothing is written unless every input was read and scored; existing outputs are refused up front
-    unless ``overwrite``.
-    """
-    import geoenc
-    from geoenc.io import check_output, read_points, write_points
-    from geoenc.io.write import resolve_output_format
-
-    if not inputs:
-        raise UsageError("give at least one prediction file")
-    if str(output) == "-":
-        raise UsageError("the geobias report needs a file name for -o (stdout carries the summary)")
-    check_params(radius_km, k, gi_k, band_km)
-    if baseline < 0:
-        raise ParameterError(f"--baseline must be 0 or more permutations, got {baseline}")
-    if centres not in ("low", "all"):
-        raise UsageError(f"centres must be 'low' or 'all', got {centres!r}")
-    if raster is not None and not 0 < cell_deg <= 180:
-        raise ParameterError(f"--cell-deg must be in (0, 180], got {cell_deg}")
-    n_in = len(inputs)
-    if n_in > 1 and len({Path(str(s)).name.split(".")[0] for s in inputs}) < n_in:
-        raise UsageError("with several inputs their file names must differ (outputs are named after them)")
-    plans = []
-    for src in inputs:
-        outs = (per_input_path(output, src, n_in), per_input_path(raster, src, n_in), per_input_path(png, src, n_in))
-        resolve_output_format(outs[0], output_format)  # an unknown report format is refused before any work
-        for p in outs:
-            if p is not None:
-                check_output(p, overwrite)
-        plans.append((src, outs))
-
-    results = []
-    for src, outs in plans:
-        points = read_points(src, fmt, opts=coord_options)
-        outcome = choose_outcome(points.attrs, value=value, error=error, threshold=threshold)
-        if log:
-            log(f"{src}: {len(points):,} points, {int(outcome.bad.sum()):,} low-performance by {outcome.description}")
-        res = compute_geobias(
-            points.lon,
-            points.lat,
-            outcome,
-            source=str(src),
-            radius_km=radius_km,
-            k=k,
-            gi_k=gi_k,
-            band_km=band_km,
-            fdr=fdr,
-            centres=centres,
-            unmarked_presence=unmarked_presence,
-            baseline=baseline,
-            seed=seed,
-            n_jobs=n_jobs,
-            progress=(lambda d, t, s=str(src): progress(s, d, t)) if progress else None,
-        )
-        results.append((res, points, outs))
-
-    for res, points, (out, tif, pic) in results:
-        meta = {
-            "command": "geobias",
-            "geoenc_version": geoenc.__version__,
-            "source": res.source,
-            "outcome": res.outcome.description,
-            "summary": {k2: v for k2, v in res.summary().items()},
-        }
-        write_points(
-            out,
-            points.lon,
-            points.lat,
-            points.attrs,
-            res.columns(),
-            fmt=output_format,
-            metadata=meta,
-            overwrite=overwrite,
-        )
-        if tif is not None:
-            write_hotspot_raster(res, tif, cell_deg, overwrite=overwrite)
-        if pic is not None:
-            from geoenc.maps.plot import plot_hotspots
-
-            s = res.summary()
-            title = (
-                f"{Path(res.source).name}: unmarked SSI {s['unmarked_ssi']:.3f}, marked SSI {s['marked_ssi']:.3f}, "
-                f"Moran's I {s['moran_i']:.3f}  ({res.outcome.description})"
-            )
-            plot_hotspots(pic, res.lon, res.lat, res.hot.bin, title=title, overwrite=overwrite)
-    return [r[0] for r in results]

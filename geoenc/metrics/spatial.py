@@ -34,18 +34,6 @@ def rad_to_chord(rad: float | np.ndarray) -> float | np.ndarray:
     return 2.0 * np.sin(np.minimum(np.asarray(rad, dtype=np.float64), np.pi) / 2.0)
 
 
-def chord_to_rad(chord: np.ndarray) -> np.ndarray:
-    """Chord length between unit vectors → central angle (radians)."""
-    return 2.0 * np.arcsin(np.clip(np.asarray(chord, dtype=np.float64) / 2.0, 0.0, 1.0))
-
-
-def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Great-circle distance in km between lon/lat degrees (broadcasts)."""
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lon1, lat1, lon2, lat2))
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-
-
 def knn_indices(xyz: np.ndarray, k: int, workers: int = -1) -> np.ndarray:
     """``(N, k)`` int64 indices of each point's k nearest other points (self excluded), nearest first.
 
@@ -62,7 +50,8 @@ def knn_indices(xyz: np.ndarray, k: int, workers: int = -1) -> np.ndarray:
     # rows where self was not returned (more than k+1 duplicates): drop the last column instead
     missing = ~is_self.any(axis=1)
     is_self[missing, -1] = True
-    return idx[~is_self].reshape(n, k)
+    neighbours: np.ndarray = idx[~is_self].reshape(n, k)
+    return neighbours
 
 
 def knn_weights(xyz: np.ndarray, k: int, self_weight: bool = False, workers: int = -1) -> sparse.csr_matrix:

@@ -1,8 +1,13 @@
-"""Predictions and evaluation of a trained model on points (what ``geoenc predict``/``evaluate`` wrap).
+"""Predictions and scores of a trained model on points, batch by batch (what ``geoenc predict``/``evaluate`` run).
+
+:class:`Predictor` turns one :class:`geoenc.io.Points` batch at a time into the per-point output columns
+and keeps what the metrics need (means over points for classification, the predictions and truths for
+regression), so a file of any size is predicted and scored in bounded memory: ``N × C`` probabilities are
+never held for more than one batch.
 
 With a prior (another model's class probabilities, one list per point aligned with the model's classes),
-predictions are fused as ``P(y | other, x) ∝ P(y | other) · P(y | x)`` (log space, renormalised) and
-metrics are reported for the location model alone, the prior alone and the fused prediction.
+predictions are fused as ``P(y | other, x) ∝ P(y | other) · P(y | x)`` (log space, renormalised) and metrics
+are reported for the location model alone, the prior alone and the fused prediction.
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from geoenc.errors import InputError, UsageError
+from geoenc.errors import InputError, ModelError, ParameterError, UsageError
+from geoenc.io.columns import column, list_column_to_matrix
 from geoenc.metrics.classification import (
     classification_metrics,
     fuse_probabilities,
+    merge_metrics,
     per_point_classification,
     top_k,
 )
 from geoenc.metrics.regression import per_point_regression, regression_metrics
+from geoenc.models import data as D
 from geoenc.models.checkpoint import LoadedModel
 
 
@@ -29,50 +37,117 @@ class Predictions:
 
     columns: dict[str, Any]
     metrics: dict[str, Any] | None
-    probs: np.ndarray | None = None
 
 
-def _features(model: LoadedModel, points: Any) -> np.ndarray | None:
-    col = model.feature_column
-    if not col:
-        return None
-    from geoenc.training.data import _column, list_column_to_matrix
+class Predictor:
+    """Predict batch after batch with one model; :meth:`metrics` scores everything seen so far.
 
-    return list_column_to_matrix(_column(points, col, "feature"), col)
+    Classification columns: ``pred_1…pred_k`` (class names), ``prob_1…prob_k``; with labels also ``hit@1``,
+    ``hit@3``, ``reciprocal_rank``, ``true_class_prob``. Regression: ``prediction``, with labels also
+    ``error`` (prediction − truth) and ``abs_error``.
+    """
 
+    def __init__(
+        self,
+        model: LoadedModel,
+        *,
+        top: int = 3,
+        prior: str | None = None,
+        label: str | None = None,
+        batch_size: int = 65536,
+    ) -> None:
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+            raise ParameterError(f"the number of classes per point (--top-k, top_k=) must be 1 or more, got {top!r}")
+        if prior is not None and model.task == "regression":
+            raise UsageError("--prior fuses class probabilities: it needs a classification model")
+        if model.task == "embedding":
+            raise ModelError(
+                f"model {model.path or ''} has no prediction head (it is a location encoder): use "
+                "`geoenc encode --model` for its embeddings, or fine-tune it with `geoenc train --init`"
+            )
+        self.model, self.top, self.prior, self.label, self.batch_size = model, top, prior, label, batch_size
+        self._parts: dict[str, list[dict[str, float]]] = {"location": [], "prior": [], "fused": []}
+        self._pred: list[np.ndarray] = []
+        self._truths: list[np.ndarray] = []
+        self._scored = False
+        self._classes = np.asarray(model.classes or [], dtype=object)
 
-def _prior(model: LoadedModel, points: Any, prior: str) -> np.ndarray:
-    from geoenc.training.data import _column, list_column_to_matrix
+    def _features(self, points: Any) -> np.ndarray | None:
+        col = self.model.feature_column
+        return list_column_to_matrix(column(points, col, "feature"), col) if col else None
 
-    if model.task == "regression":
-        raise UsageError("--prior fuses class probabilities: it needs a classification model")
-    p = list_column_to_matrix(_column(points, prior, "prior"), prior).astype(np.float64)
-    c = len(model.classes or [])
-    if p.shape[1] != c:
-        raise InputError(
-            f"prior column {prior!r} has {p.shape[1]} values per point but the model has {c} classes "
-            "(it must list probabilities in the model's class order)"
-        )
-    if (p < 0).any() or not np.isfinite(p).all():
-        raise InputError(f"prior column {prior!r} has negative or non-finite probabilities")
-    return p
+    def _prior(self, points: Any) -> np.ndarray:
+        name = str(self.prior)
+        p = list_column_to_matrix(column(points, name, "prior"), name).astype(np.float64)
+        c = len(self._classes)
+        if p.shape[1] != c:
+            raise InputError(
+                f"prior column {name!r} has {p.shape[1]} values per point but the model has {c} classes "
+                "(it must list probabilities in the model's class order)"
+            )
+        if (p < 0).any() or not np.isfinite(p).all():
+            raise InputError(f"prior column {name!r} has negative or non-finite probabilities")
+        normalised: np.ndarray = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
+        return normalised
 
+    def _truth(self, points: Any) -> np.ndarray | None:
+        """Encoded labels (class indices, −1 for unknown classes; multi-hot rows; raw targets), or None."""
+        name = self.label or self.model.label
+        if not name or name not in points.attrs.column_names:
+            if self.label:
+                column(points, self.label, "label")  # raises with the list of columns
+            return None
+        pd = D.from_points(points, name, None)
+        task = self.model.task
+        if task == "regression":
+            return np.asarray(D.encode_labels(pd, "regression", None, {"mean": 0.0, "std": 1.0}), dtype=np.float64)
+        if task == "multilabel":
+            return D.encode_labels(pd, "multilabel", self.model.classes, None).astype(bool)
+        return D.encode_labels(pd, "classification", self.model.classes, None)
 
-def _truth(model: LoadedModel, points: Any, label: str | None) -> np.ndarray | None:
-    """Encoded labels (class indices, −1 for unknown classes; or raw float targets), or None when absent."""
-    from geoenc.training import data as D
+    def __call__(self, points: Any) -> dict[str, Any]:
+        """The output columns for one batch of points (and their contribution to the metrics)."""
+        lonlat = np.column_stack((np.asarray(points.lon, np.float64), np.asarray(points.lat, np.float64)))
+        feats = self._features(points)
+        y = self._truth(points)
+        other = self._prior(points) if self.prior is not None else None
+        self._scored = self._scored or y is not None
+        outs = [b.cpu().numpy().astype(np.float64) for b in self.model.predict_batches(lonlat, feats, self.batch_size)]
+        out = np.concatenate(outs) if outs else np.zeros((0,))
+        if self.model.task == "regression":
+            if y is None:
+                return {"prediction": out}
+            self._pred.append(out)
+            self._truths.append(y)
+            return per_point_regression(out, y)
+        probs = out
+        if other is not None:
+            fused = fuse_probabilities(probs, other)
+            if y is not None:
+                self._parts["location"].append(classification_metrics(probs, y))
+                self._parts["prior"].append(classification_metrics(other, y))
+                self._parts["fused"].append(classification_metrics(fused, y))
+            probs = fused
+        elif y is not None:
+            self._parts["location"].append(classification_metrics(probs, y))
+        cols: dict[str, Any] = {}
+        idx, val = top_k(probs, self.top)
+        for j in range(idx.shape[1]):
+            cols[f"pred_{j + 1}"] = self._classes[idx[:, j]].astype(str)
+            cols[f"prob_{j + 1}"] = val[:, j]
+        if y is not None:
+            cols.update(per_point_classification(probs, y))
+        return cols
 
-    name = label or model.label
-    if not name or name not in points.attrs.column_names:
-        if label:
-            D._column(points, label, "label")  # raises with the list of columns
-        return None
-    pd = D.from_points(points, name, None)
-    if model.task == "regression":
-        return np.asarray(D.encode_labels(pd, "regression", None, {"mean": 0.0, "std": 1.0}), dtype=np.float64)
-    if model.task == "multilabel":
-        return D.encode_labels(pd, "multilabel", model.classes, None).astype(bool)
-    return D.encode_labels(pd, "classification", model.classes, None)
+    def metrics(self) -> dict[str, Any] | None:
+        """Metrics over every batch seen (None when no batch had the label column)."""
+        if not self._scored:
+            return None
+        if self.model.task == "regression":
+            return regression_metrics(np.concatenate(self._pred), np.concatenate(self._truths))
+        if self.prior is not None:
+            return {k: merge_metrics(v) for k, v in self._parts.items()}
+        return merge_metrics(self._parts["location"])
 
 
 def predict_points(
@@ -84,48 +159,19 @@ def predict_points(
     label: str | None = None,
     batch_size: int = 65536,
 ) -> Predictions:
-    """Predict for :class:`geoenc.io.Points`; columns as written by ``geoenc predict``.
+    """Predict for one :class:`geoenc.io.Points` table (columns as written by ``geoenc predict``).
 
-    Classification: ``pred_1…pred_k`` (class names) and ``prob_1…prob_k``; with labels also ``hit@1``,
-    ``hit@3``, ``reciprocal_rank``, ``true_class_prob``. Regression: ``prediction`` and with labels
-    ``error`` (prediction − truth) and ``abs_error``.
+    The rows go through :class:`Predictor` ``batch_size`` at a time (as ``geoenc predict`` streams a file), so
+    no more than ``batch_size × C`` probabilities are held at once; the columns are joined at the end.
     """
-    if prior is not None and model.task == "regression":
-        raise UsageError("--prior fuses class probabilities: it needs a classification model")
-    lonlat = np.column_stack((np.asarray(points.lon, np.float64), np.asarray(points.lat, np.float64)))
-    feats = _features(model, points)
-    y = _truth(model, points, label)
-    out = model.predict(lonlat, feats, batch_size=batch_size).cpu().numpy().astype(np.float64)
-    cols: dict[str, Any] = {}
-    if model.task == "regression":
-        if y is not None:
-            cols.update(per_point_regression(out, y))
-            return Predictions(cols, regression_metrics(out, y))
-        cols["prediction"] = out
-        return Predictions(cols, None)
-    probs = out
-    metrics: dict[str, Any] | None = None
-    if prior is not None:
-        other = _prior(model, points, prior)
-        other = other / np.clip(other.sum(axis=1, keepdims=True), 1e-12, None)
-        fused = fuse_probabilities(probs, other)
-        if y is not None:
-            metrics = {
-                "location": classification_metrics(probs, y),
-                "prior": classification_metrics(other, y),
-                "fused": classification_metrics(fused, y),
-            }
-        probs = fused
-    elif y is not None:
-        metrics = classification_metrics(probs, y)
-    classes = np.asarray(model.classes, dtype=object)
-    idx, val = top_k(probs, top)
-    for j in range(idx.shape[1]):
-        cols[f"pred_{j + 1}"] = classes[idx[:, j]].astype(str)
-        cols[f"prob_{j + 1}"] = val[:, j]
-    if y is not None:
-        cols.update(per_point_classification(probs, y))
-    return Predictions(cols, metrics, probs)
+    predictor = Predictor(model, top=top, prior=prior, label=label, batch_size=batch_size)
+    parts = [predictor(batch) for batch in _batches(points, batch_size)]
+    cols = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]} if parts else {}
+    return Predictions(cols, predictor.metrics())
+
+
+def _batches(points: Any, rows: int) -> list[Any]:
+    return points.batches(rows) if hasattr(points, "batches") else [points]
 
 
 def evaluate_points(
@@ -135,6 +181,5 @@ def evaluate_points(
     name = label or model.label
     if not name or name not in points.attrs.column_names:
         cols = ", ".join(points.attrs.column_names) or "none"
-        raise InputError(f"label column {name!r} is not in the input (columns: {cols}); pass --label")
-    result = predict_points(model, points, top=1, prior=prior, label=name, batch_size=batch_size)
-    return result.metrics or {}
+        raise InputError(f"label column {name!r} is not in the input (columns: {cols}); pass label=COLUMN")
+    return predict_points(model, points, top=1, prior=prior, label=name, batch_size=batch_size).metrics or {}

@@ -8,15 +8,14 @@ converted with those annotations.
 
 from __future__ import annotations
 
-import inspect
 import typing
 from collections.abc import Callable
 from typing import Any
 
 from torch import nn
 
-from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
-from geoenc.params import parse_text
+from geoenc.errors import ParameterError
+from geoenc.registry import Registry
 
 
 class Net(nn.Module):
@@ -45,87 +44,33 @@ class Net(nn.Module):
         return ", ".join(f"{k}={v!r}" for k, v in self._params.items())
 
 
-_NETS: dict[str, type[Net]] = {}
-
-
-def register(name: str) -> Callable[[type[Net]], type[Net]]:
-    def deco(cls: type[Net]) -> type[Net]:
-        key = name.lower()
-        if key in _NETS:
-            raise ValueError(f"net name {name!r} registered twice")
-        cls.name = name
-        _NETS[key] = cls
-        return cls
-
-    return deco
+NETS: Registry[Net] = Registry("net", "nets")
+register = NETS.register
 
 
 def net_names() -> list[str]:
-    return [cls.name for cls in _NETS.values()]
+    return NETS.names()
 
 
 def get_net_class(name: str) -> type[Net]:
-    key = str(name).strip().lower()
-    if key not in _NETS:
-        names = net_names()
-        raise UnknownNameError(f"unknown net {name!r}{did_you_mean(str(name), names)}; known nets: {', '.join(names)}")
-    return _NETS[key]
-
-
-def _signature(cls: type[Net]) -> dict[str, inspect.Parameter]:
-    sig = inspect.signature(cls.__init__)
-    return {k: p for k, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY}
-
-
-def _convert(net: str, key: str, value: Any, typ: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return parse_text(value, typ)
-    except (ValueError, TypeError):
-        raise ParameterError(
-            f"net parameter {key}={value!r} for net {net!r} is not a valid {getattr(typ, '__name__', typ)}"
-        ) from None
+    return NETS.get(name)
 
 
 def resolve_net_params(name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Check keys against the net's signature and convert string values to their annotated types."""
-    cls = get_net_class(name)
-    allowed = _signature(cls)
-    hints = typing.get_type_hints(cls.__init__)
-    out = {}
-    for key, value in (params or {}).items():
-        if key not in allowed:
-            raise ParameterError(
-                f"net {cls.name!r} has no parameter {key!r}{did_you_mean(key, list(allowed))}; "
-                f"its parameters are: {', '.join(allowed) or 'none'}"
-            )
-        out[key] = _convert(cls.name, key, value, hints.get(key, str))
-    return out
+    """Check keys against the net's signature and convert values to their annotated types."""
+    return NETS.resolve(name, params)
 
 
 def get_net(name: str, in_dim: int, **params: Any) -> Net:
     """Build a registered net for ``in_dim`` input features; string params are parsed by annotation."""
-    cls = get_net_class(name)
-    return cls(in_dim, **resolve_net_params(name, params))
+    return NETS.get(name)(in_dim, **NETS.resolve(name, params))
 
 
 def list_nets() -> list[dict[str, Any]]:
     """Each net's name, summary and parameters with defaults (for docs and ``--help``)."""
-    out = []
-    for cls in _NETS.values():
-        hints = typing.get_type_hints(cls.__init__)
-        out.append(
-            {
-                "name": cls.name,
-                "summary": cls.summary,
-                "params": [
-                    {"name": k, "type": getattr(hints.get(k), "__name__", str(hints.get(k))), "default": p.default}
-                    for k, p in _signature(cls).items()
-                ],
-            }
-        )
-    return out
+    return [
+        {"name": c.name, "summary": c.summary, "params": [p.__dict__ for p in NETS.describe(c)]} for c in NETS.classes()
+    ]
 
 
 # -- helpers shared by net modules -------------------------------------------------------------------

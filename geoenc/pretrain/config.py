@@ -7,7 +7,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from geoenc.defaults import DEFAULT_METHOD
 from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
+from geoenc.params import check_number
 from geoenc.pretrain.objectives import (
     CLIP_INIT_TEMPERATURE,
     CSP_RANDOM_NEGATIVES,
@@ -25,7 +27,6 @@ DEFAULT_TEMPERATURES = {**CSP_TEMPERATURES, "pooled": POOLED_NCE_TEMPERATURE, "c
 #: term weights of ``mc-bld`` (α1, α2), ``nce-bld`` (β1, β2) and ``nce`` (β1): ``l`` random locations,
 #: ``d`` SimCSE (the in-batch term has weight 1). CSP's defaults: 1, 1.
 DEFAULT_WEIGHTS = dict(CSP_WEIGHTS)
-DEVICES = ("auto", "cpu", "cuda")
 RANDOM_EXTENTS = ("sphere", "data")
 
 
@@ -43,7 +44,7 @@ class PretrainConfig:
     """
 
     features: str | None = None
-    method: str = "sphereM"
+    method: str = DEFAULT_METHOD
     method_params: dict[str, Any] = field(default_factory=dict)
     net: str | None = None
     net_params: dict[str, Any] = field(default_factory=dict)
@@ -59,8 +60,17 @@ class PretrainConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     device: str = "auto"
+    amp: str = "auto"
+    #: hold out this fraction of the points to watch the objective on unseen points (early stopping)
+    val_fraction: float = 0.0
+    #: stop after this many epochs without a lower held-out loss (None: never; needs val_fraction)
+    patience: int | None = None
 
     def validate(self) -> PretrainConfig:
+        from geoenc.device import parse_amp, parse_device
+        from geoenc.encoders import get_encoder_class, resolve_params
+        from geoenc.nets import get_net_class, resolve_net_params
+
         if self.objective not in OBJECTIVES:
             raise UnknownNameError(
                 f"unknown objective {self.objective!r}{did_you_mean(str(self.objective), OBJECTIVES)}; "
@@ -74,20 +84,34 @@ class PretrainConfig:
         for k, v in self.weights.items():
             if not (math.isfinite(v) and v >= 0):
                 raise ParameterError(f"weight {k}={v!r} must be a finite number >= 0")
-        for name, lo in (("epochs", 1), ("batch_size", 2), ("projection_hidden", 1), ("random_negatives", 1)):
+        for name, lo, hi in (
+            ("epochs", 1, 1_000_000),
+            ("batch_size", 2, 1 << 24),
+            ("projection_hidden", 1, 65_536),
+            ("random_negatives", 1, 1 << 24),
+            ("seed", 0, 2**63 - 1),
+        ):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ParameterError(f"{name}={v!r} must be an integer >= {lo}")
-        if not (self.lr > 0):
-            raise ParameterError(f"lr={self.lr!r} must be > 0")
-        if not (self.weight_decay >= 0):
-            raise ParameterError(f"weight_decay={self.weight_decay!r} must be >= 0")
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ParameterError(f"--{name.replace('_', '-')} must be an integer in [{lo}, {hi:,}], got {v!r}")
+        check_number(self, "lr", lo=0.0, lo_open=True, hi=1e3)
+        check_number(self, "weight_decay", lo=0.0, hi=1e3)
+        check_number(self, "val_fraction", lo=0.0, hi=1.0, hi_open=True)
+        if self.patience is not None and (
+            isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0
+        ):
+            raise ParameterError(f"patience={self.patience!r} must be an integer >= 0")
+        self.method = get_encoder_class(self.method).name
+        self.method_params = resolve_params(self.method, self.method_params)
+        if self.net is not None:
+            self.net = get_net_class(self.net).name
+        resolve_net_params(self.net or get_encoder_class(self.method).default_net, self.net_params)
+        self.amp = parse_amp(self.amp)
         if self.random_extent not in RANDOM_EXTENTS:
             raise ParameterError(
                 f"random_extent={self.random_extent!r} is not valid: choose one of {', '.join(RANDOM_EXTENTS)}"
             )
-        if self.device not in DEVICES:
-            raise ParameterError(f"device={self.device!r} is not valid: choose one of {', '.join(DEVICES)}")
+        self.device = parse_device(self.device)
         return self
 
     def to_dict(self) -> dict[str, Any]:

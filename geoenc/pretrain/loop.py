@@ -11,7 +11,6 @@ what a user keeps: it is written as a model directory that :func:`geoenc.models.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,17 +18,18 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from geoenc.device import resolve_device
 from geoenc.errors import InputError, ParameterError
-from geoenc.models.checkpoint import prepare_output_dir, write_model_dir
-from geoenc.models.location import LocationEncoder, LocationModel
+from geoenc.models.checkpoint import write_model_dir
+from geoenc.models.data import PointData, from_points, split_validation
+from geoenc.models.location import LocationEncoder, LocationModel, build_location_encoder
+from geoenc.models.spec import Component, ModelSpec
 from geoenc.pretrain import objectives as O
 from geoenc.pretrain.config import PretrainConfig
 from geoenc.pretrain.model import DualEncoder
-from geoenc.training.data import PointData, from_points
-from geoenc.training.loop import CACHE_LIMIT_BYTES
+from geoenc.training.engine import Checkpoint, DivergedError, Engine, EngineConfig, ProgressEvent, Seeds, Task
+from geoenc.training.supervised import CACHE_LIMIT_BYTES, encode_cached
 
 #: the pretrained directory's extra weights (feature projection, mse head, CLIP logit scale)
 EXTRAS_FILE = "pretrain/extras.safetensors"
@@ -38,36 +38,29 @@ KIND = "pretrained_encoder"
 
 
 @dataclass
-class PretrainEvent:
-    """What the loop reports: ``kind`` is ``"start"``, ``"batch"`` or ``"epoch"``."""
-
-    kind: str
-    epoch: int
-    epochs: int
-    step: int = 0
-    steps: int = 0
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
 class PretrainResult:
-    """The pretrained dual encoder, the config saved with it, and the per-epoch log."""
+    """The pretrained dual encoder, the spec saved with it, and the per-epoch log."""
 
     model: DualEncoder
-    config: dict[str, Any]
+    spec: ModelSpec
     history: list[dict[str, Any]]
     pretrain_config: PretrainConfig
     metrics: dict[str, Any]
     out_dir: Path | None = None
+    interrupted: bool = False
+    checkpoint: Checkpoint | None = None
+    inputs: list[str] = field(default_factory=list)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.spec.to_dict()
 
     @property
     def location(self) -> LocationEncoder:
         return self.model.location
 
-    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        return save_pretrained(
-            path, self.model, self.config, self.history, self.pretrain_config, self.metrics, overwrite=overwrite
-        )
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False, *, resume: bool = False) -> Path:
+        return save_pretrained(path, self, overwrite=overwrite, resume=resume)
 
 
 def as_pretrain_data(data: Any, features: str | None) -> PointData:
@@ -91,20 +84,6 @@ def feature_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean, std = f.mean(axis=0), f.std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)
     return mean, std
-
-
-def build_location_encoder(cfg: PretrainConfig, lonlat: np.ndarray) -> LocationEncoder:
-    """The position encoder (fitted on ``lonlat`` when it needs it) followed by its net, seeded."""
-    from geoenc.encoders import get_encoder
-    from geoenc.nets import get_net
-
-    torch.manual_seed(cfg.seed)
-    position = get_encoder(cfg.method, **cfg.method_params)
-    if getattr(position, "needs_fit", False):
-        position.fit(torch.as_tensor(lonlat, dtype=torch.float64), seed=cfg.seed)
-    torch.manual_seed(cfg.seed)
-    net = get_net(cfg.net or getattr(position, "default_net", "ffn"), int(position.embedding_dim), **cfg.net_params)
-    return LocationEncoder(position, net)
 
 
 def random_locations(
@@ -163,61 +142,147 @@ def batch_loss(
     )
 
 
+class PretrainTask(Task):
+    """Contrastive pre-training: the objective of :func:`batch_loss` on each batch of points."""
+
+    def __init__(
+        self,
+        model: DualEncoder,
+        cfg: PretrainConfig,
+        x: Tensor,
+        feats: Tensor,
+        cache: bool,
+        extent: tuple[float, float, float, float] | None,
+        val: tuple[Tensor, Tensor] | None,
+    ) -> None:
+        self.model, self.cfg, self.x, self.feats, self.cache = model, cfg, x, feats, cache
+        self.extent, self.val = extent, val
+        self.n_train = int(x.shape[0])
+        self._val_seeds = Seeds(cfg.seed)
+
+    def _embed(self, module: nn.Module, xb: Tensor) -> Tensor:
+        return module(xb, encoded=self.cache)
+
+    def _loss(
+        self, module: nn.Module, x: Tensor, feats: Tensor, gen: torch.Generator
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        loss, parts = batch_loss(
+            self.model,
+            self.cfg,
+            self._embed(module, x),
+            feats,
+            lambda: self._embed(module, x),
+            lambda k: random_locations(k, gen, self.extent, x.device),
+        )
+        return loss, {k: torch.as_tensor(v) for k, v in parts.items()}
+
+    def step(self, module: nn.Module, idx: Tensor, seeds: Seeds) -> tuple[Tensor, dict[str, Tensor]]:
+        return self._loss(module, self.x[idx], self.feats[idx], seeds.generator("negatives"))
+
+    def evaluate(self) -> dict[str, float]:
+        if self.val is None:
+            return {}
+        x, feats = self.val
+        was = self.model.training
+        self.model.eval()
+        gen = torch.Generator().manual_seed(self._val_seeds.seed_for("val-negatives"))  # the same every epoch
+        bs = min(self.cfg.batch_size, x.shape[0])
+        total, n = 0.0, 0
+        with torch.no_grad():
+            for i in range(0, x.shape[0] - bs + 1, bs):
+                loss, _ = self._loss(self.model, x[i : i + bs], feats[i : i + bs], gen)
+                total += float(loss) * bs
+                n += bs
+        self.model.train(was)
+        return {"loss": total / max(n, 1), "n": n}
+
+    def score(self, metrics: dict[str, float]) -> float | None:
+        return -metrics["loss"]
+
+    def log(self) -> dict[str, float]:
+        if self.model.logit_scale is None:
+            return {}
+        return {"temperature": float(torch.exp(-self.model.logit_scale.detach()))}
+
+
+def engine_config(cfg: PretrainConfig) -> EngineConfig:
+    return EngineConfig(
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        schedule="constant",
+        patience=cfg.patience,
+        drop_last=True,
+        seed=cfg.seed,
+        device=cfg.device,
+        amp=cfg.amp,
+    )
+
+
 def pretrain(
     config: PretrainConfig,
     data: Any,
     *,
-    progress: Callable[[PretrainEvent], None] | None = None,
-    out_dir: str | os.PathLike | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    resume: str | os.PathLike[str] | Checkpoint | None = None,
+    inputs: list[str] | None = None,
 ) -> PretrainResult:
     """Pre-train a location encoder against the features of ``data``; return (and with ``out_dir``, save) it.
 
-    ``data`` is :class:`geoenc.training.PointData` with ``features`` or :class:`geoenc.io.Points` (then
-    ``config.features`` names the list column). No labels are used. Features are standardised with their
-    mean/std (saved in the config). The run is seeded: initialisation, batches and random negatives.
+    Args:
+        config: the settings (:class:`PretrainConfig`).
+        data: :class:`geoenc.models.data.PointData` with ``features``, or :class:`geoenc.io.Points` (then
+            ``config.features`` names the list column). No labels are used; features are standardised with
+            their mean/std (saved in the config).
+        progress: called with every :class:`~geoenc.training.engine.ProgressEvent`.
+        out_dir: write the head-less model folder here (atomically).
+        resume: a folder (or :class:`Checkpoint`) of an interrupted run to continue exactly.
+        inputs: the input files (a folder holding one is never overwritten).
+
+    Runs on the shared engine: seeded (initialisation, batches, random negatives), resumable after
+    Ctrl-C/SIGTERM, stopped with a one-line error if the loss diverges, early stopping on a held-out
+    ``val_fraction`` when given.
     """
     cfg = config.validate()
-    if out_dir is not None:
-        prepare_output_dir(out_dir, overwrite)
+    engine = Engine(engine_config(cfg), progress=progress)
+    if out_dir is not None and engine.rank == 0:
+        from geoenc.io.atomic import check_output_dir
+
+        check_output_dir(out_dir, overwrite, inputs=inputs or (), resume=resume is not None)
+    ck = Checkpoint.read(resume) if isinstance(resume, (str, os.PathLike)) else resume
     pts = as_pretrain_data(data, cfg.features)
-    device = resolve_device(cfg.device)
-
+    device = engine.device
     mean, std = feature_stats(pts.features)
-    feats = torch.as_tensor(((pts.features - mean) / std).astype(np.float32), device=device)
-    location = build_location_encoder(cfg, pts.lonlat)
-    torch.manual_seed(cfg.seed + 7)
-    model = DualEncoder(
-        location,
-        int(feats.shape[1]),
-        cfg.objective,
-        projection_hidden=cfg.projection_hidden,
-        clip_temperature=cfg.temperatures["clip"],
-    ).to(device)
+    feats_all = torch.as_tensor(((pts.features - mean) / std).astype(np.float32), device=device)
+    with engine.init_stream():
+        location = build_location_encoder(
+            cfg.method, cfg.method_params, cfg.net, cfg.net_params, fit_on=pts.lonlat, seed=cfg.seed
+        )
+        model = DualEncoder(
+            location,
+            int(feats_all.shape[1]),
+            cfg.objective,
+            projection_hidden=cfg.projection_hidden,
+            clip_temperature=cfg.temperatures["clip"],
+        ).to(device)
     position = location.position
-
     lonlat = torch.as_tensor(pts.lonlat, dtype=torch.float32, device=device)
-    learnable_pe = any(p.requires_grad for p in position.parameters())
+    learnable = any(p.requires_grad for p in position.parameters())
     # a fixed position encoding is computed once, unless it would not fit comfortably in memory
-    cache = not learnable_pe and len(pts) * int(position.embedding_dim) * 4 <= CACHE_LIMIT_BYTES
-    if cache:
-        with torch.no_grad():
-            x = torch.cat([position(lonlat[i : i + 65536]) for i in range(0, lonlat.shape[0], 65536)]).float()
+    cache = not learnable and len(pts) * int(position.embedding_dim) * 4 <= CACHE_LIMIT_BYTES
+    x_all = encode_cached(position, torch.as_tensor(pts.lonlat, device=device)) if cache else lonlat
+    val = None
+    if cfg.val_fraction > 0:
+        tr_idx, va_idx = split_validation(len(pts), cfg.val_fraction, engine.seeds.numpy("validation"))
+        if len(va_idx) < 2 or len(tr_idx) < 2:
+            raise InputError(f"--val-fraction {cfg.val_fraction} leaves fewer than 2 points on one side of the split")
+        t_tr, t_va = torch.as_tensor(tr_idx, device=device), torch.as_tensor(va_idx, device=device)
+        x, feats, val = x_all[t_tr], feats_all[t_tr], (x_all[t_va], feats_all[t_va])
     else:
-        x = lonlat
-
-    def embed(xb: Tensor) -> Tensor:
-        return location.net(xb) if cache else location(xb)
-
-    opt = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay
-    )
-    gen = torch.Generator().manual_seed(cfg.seed)
-    neg_gen = torch.Generator().manual_seed(cfg.seed + 1)
-    n, bs = len(pts), min(cfg.batch_size, len(pts))
-    steps = max(1, n // bs)  # drop the last, smaller batch: contrastive losses depend on the batch size
-    emit = progress or (lambda e: None)
-    emit(PretrainEvent("start", 0, cfg.epochs, 0, steps))
+        x, feats = x_all, feats_all
     extent = None
     if cfg.random_extent == "data":
         extent = (
@@ -226,85 +291,66 @@ def pretrain(
             float(pts.lonlat[:, 1].min()),
             float(pts.lonlat[:, 1].max()),
         )
-    history: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
-    model.train()
-    for epoch in range(cfg.epochs):
-        te = time.perf_counter()
-        perm = torch.randperm(n, generator=gen).to(device)
-        sums: dict[str, float] = {}
-        for step in range(steps):
-            idx = perm[step * bs : (step + 1) * bs]
-            loc = embed(x[idx])
-            loss, parts = batch_loss(
-                model,
-                cfg,
-                loc,
-                feats[idx],
-                lambda idx=idx: embed(x[idx]),
-                lambda k: random_locations(k, neg_gen, extent, device),
-            )
-            if not torch.isfinite(loss):
-                raise InputError(
-                    f"the {cfg.objective} loss became {float(loss)} at epoch {epoch + 1}: "
-                    "lower --lr or raise the temperatures"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
-            for k, v in parts.items():
-                sums[f"loss_{k}"] = sums.get(f"loss_{k}", 0.0) + v
-            emit(PretrainEvent("batch", epoch, cfg.epochs, step + 1, steps))
-        row: dict[str, Any] = {"epoch": epoch + 1, **{k: v / steps for k, v in sums.items()}}
-        if model.logit_scale is not None:
-            row["temperature"] = float(torch.exp(-model.logit_scale.detach()))
-        row["seconds"] = round(time.perf_counter() - te, 4)
-        history.append(row)
-        emit(PretrainEvent("epoch", epoch + 1, cfg.epochs, steps, steps, dict(row)))
-    seconds = time.perf_counter() - t0
-    model.eval()
-
-    model_config = {
-        "kind": KIND,  # task "embedding": no prediction head; `geoenc predict` refuses it, `encode --model` uses it
-        "encoder": {"name": position.name or cfg.method, "params": position.params},
-        "net": {"name": location.net.name, "params": location.net.params},
-        "task": "embedding",
-        "n_outputs": 0,
-        "loss": None,
-        "classes": None,
-        "label": None,
-        "target_stats": None,
-        "features": None,
-        "embedding_dim": location.embedding_dim,
-        "seed": cfg.seed,
-        "n_train": n,
-        "n_val": 0,
-        "pretrain": {
-            "objective": cfg.objective,
-            "feature_column": cfg.features,
-            "feature_dim": int(feats.shape[1]),
-            "feature_stats": {"mean": mean.tolist(), "std": std.tolist()},
-            "temperatures": dict(cfg.temperatures),
-            "weights": dict(cfg.weights),
-            "random_negatives_per_point": cfg.random_negatives,
-            "random_extent": list(extent) if extent else "sphere",
-            "projection_hidden": cfg.projection_hidden,
-            "extras_file": EXTRAS_FILE,
+    task = PretrainTask(model, cfg, x, feats, cache, extent, val)
+    spec = ModelSpec(
+        kind=KIND,  # task "embedding": no prediction head; `geoenc predict` refuses it, `encode --model` uses it
+        encoder=Component(position.name or cfg.method, position.params),
+        net=Component(location.net.name, location.net.params),
+        task="embedding",
+        n_outputs=0,
+        embedding_dim=location.embedding_dim,
+        seed=cfg.seed,
+        n_train=task.n_train,
+        n_val=0 if val is None else int(val[0].shape[0]),
+        extra={
+            "pretrain": {
+                "objective": cfg.objective,
+                "feature_column": cfg.features,
+                "feature_dim": int(feats_all.shape[1]),
+                "feature_stats": {"mean": mean.tolist(), "std": std.tolist()},
+                "temperatures": dict(cfg.temperatures),
+                "weights": dict(cfg.weights),
+                "random_negatives_per_point": cfg.random_negatives,
+                "random_extent": list(extent) if extent else "sphere",
+                "projection_hidden": cfg.projection_hidden,
+                "extras_file": EXTRAS_FILE,
+            }
         },
-    }
+    )
+
+    def describe(checkpoint: Checkpoint | None) -> Checkpoint | None:
+        if checkpoint is not None:
+            checkpoint.meta.update(model_config=spec.to_dict(), pretrain_config=cfg.to_dict())
+        return checkpoint
+
+    try:
+        fit = engine.fit(task, resume=ck)
+    except DivergedError as e:
+        raise DivergedError(f"{cfg.objective} pre-training diverged: {e}; or raise the temperatures") from None
+    model.eval()
+    first = fit.history[0]["train_loss"] if fit.history else None
+    last = fit.history[-1]["train_loss"] if fit.history else None
     metrics = {
         "objective": cfg.objective,
-        "epochs_run": len(history),
-        "train_seconds": round(seconds, 3),
-        "final_loss": history[-1]["loss"] if history else None,
-        "first_loss": history[0]["loss"] if history else None,
+        "epochs_run": len(fit.history),
+        "best_epoch": fit.best_epoch,
+        "interrupted": fit.interrupted,
+        "train_seconds": round(fit.seconds, 3),
+        "final_loss": last,
+        "first_loss": first,
     }
     result = PretrainResult(
-        model=model.cpu(), config=model_config, history=history, pretrain_config=cfg, metrics=metrics
+        model=model,
+        spec=spec,
+        history=fit.history,
+        pretrain_config=cfg,
+        metrics=metrics,
+        interrupted=fit.interrupted,
+        checkpoint=describe(fit.checkpoint),
+        inputs=list(inputs or []),
     )
-    if out_dir is not None:
-        result.out_dir = result.save(out_dir, overwrite=overwrite)
+    if out_dir is not None and engine.rank == 0:
+        result.out_dir = result.save(out_dir, overwrite=overwrite, resume=resume is not None)
     return result
 
 
@@ -314,37 +360,34 @@ def encoder_model(location: LocationEncoder) -> LocationModel:
 
 
 def save_pretrained(
-    path: str | os.PathLike,
-    model: DualEncoder,
-    config: dict[str, Any],
-    history: list[dict[str, Any]],
-    cfg: PretrainConfig,
-    metrics: dict[str, Any],
-    *,
-    overwrite: bool = False,
+    path: str | os.PathLike[str], result: PretrainResult, *, overwrite: bool = False, resume: bool = False
 ) -> Path:
-    """Write the model directory atomically: location encoder weights, config, log, extras."""
+    """Write the model folder atomically: location encoder weights, config, log, extras (and a checkpoint)."""
     from safetensors.torch import save
 
-    extras = model.extras_state()
-    extra_files = {EXTRAS_FILE: save(extras, metadata={"producer": "geoenc pretrain"})} if extras else None
+    extras = result.model.extras_state()
+    files = {EXTRAS_FILE: save(extras, metadata={"producer": "geoenc pretrain"})} if extras else {}
+    if result.checkpoint is not None:
+        files.update(result.checkpoint.files())
     return write_model_dir(
         path,
-        encoder_model(model.location),
-        config,
-        metrics=metrics,
-        log_rows=history,
-        resolved_yaml=cfg.to_yaml(),
-        extra_files=extra_files,
+        encoder_model(result.model.location),
+        result.spec,
+        metrics=result.metrics,
+        log_rows=result.history,
+        resolved_yaml=result.pretrain_config.to_yaml(),
+        extra_files=files or None,
         overwrite=overwrite,
+        inputs=result.inputs,
+        resume=resume,
     )
 
 
 __all__ = [
     "EXTRAS_FILE",
     "KIND",
-    "PretrainEvent",
     "PretrainResult",
+    "PretrainTask",
     "as_pretrain_data",
     "batch_loss",
     "encoder_model",

@@ -50,6 +50,10 @@ class DualEncoder(nn.Module):
             nn.Parameter(torch.tensor(clip_init_logit_scale(clip_temperature))) if objective == "clip" else None
         )
 
+    def forward(self, x: Tensor, encoded: bool = False) -> Tensor:
+        """Location embeddings of lon/lat degrees, or of precomputed position encodings (``encoded``)."""
+        return self.location.net(x) if encoded else self.location(x)
+
     def extras_state(self) -> dict[str, Tensor]:
         """Everything except the location encoder (saved beside the model, for inspection or reuse)."""
         return {

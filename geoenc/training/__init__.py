@@ -1,7 +1,25 @@
-"""Training location models: :func:`train` (a plain function the CLI wraps) and its :class:`TrainConfig`."""
+"""Training location models: :func:`train` (a plain function the CLI wraps), its :class:`TrainConfig`, and the
+engine every trainer in geoenc runs on (:mod:`geoenc.training.engine`)."""
 
-from geoenc.training.config import TrainConfig
-from geoenc.training.data import PointData, from_points, split_validation
-from geoenc.training.loop import ProgressEvent, TrainResult, train
+from geoenc.models.data import PointData, from_points, split_validation, stratified_fraction
+from geoenc.training.config import TrainConfig, resolve_config
+from geoenc.training.engine import Checkpoint, DivergedError, Engine, EngineConfig, ProgressEvent, Seeds, Task
+from geoenc.training.supervised import TrainResult, train
 
-__all__ = ["PointData", "ProgressEvent", "TrainConfig", "TrainResult", "from_points", "split_validation", "train"]
+__all__ = [
+    "Checkpoint",
+    "DivergedError",
+    "Engine",
+    "EngineConfig",
+    "PointData",
+    "ProgressEvent",
+    "Seeds",
+    "Task",
+    "TrainConfig",
+    "TrainResult",
+    "from_points",
+    "resolve_config",
+    "split_validation",
+    "stratified_fraction",
+    "train",
+]

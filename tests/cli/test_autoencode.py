@@ -134,7 +134,7 @@ def _case(tmp_path: Path, toy: Path, ae: Path, pts: Path, name: str):
         "size larger": (["autoencode", toy, "-o", out, *SMALL, "--size", "128"], 2, "larger than raster"),
         "bad bands": (["autoencode", toy, "-o", out, *SMALL, "--bands", "1,x"], 2, "--bands takes"),
         "band beyond": (["autoencode", toy, "-o", out, *SMALL, "--bands", "3"], 2, "--bands 3 does not exist"),
-        "lr zero": (["autoencode", toy, "-o", out, *SMALL, "--lr", "0"], 2, "--lr must be positive"),
+        "lr zero": (["autoencode", toy, "-o", out, *SMALL, "--lr", "0"], 2, "--lr must be a finite number"),
         "exists": (["autoencode", toy, "-o", exists, *SMALL], 1, "--overwrite"),
         "encode ae without raster": (["encode", pts, "--model", ae, "-o", tmp_path / "e.parquet"], 2, "--raster"),
         "encode raster without model": (
@@ -145,7 +145,7 @@ def _case(tmp_path: Path, toy: Path, ae: Path, pts: Path, name: str):
         "encode outside": (
             ["encode", nocrs.with_name("far.csv"), "--model", ae, "--raster", toy, "-o", tmp_path / "e.parquet"],
             1,
-            r"1 of 1 points lie outside raster .*\(first: row 0",
+            r"1 of 1 points lie outside raster .*\(first: row 1",
         ),
     }[name]
 

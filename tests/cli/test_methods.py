@@ -42,7 +42,7 @@ def test_every_command_is_registered(cli):
     assert res.exit_code == 0
     for name in COMMANDS:
         assert f" {name} " in res.stdout, name
-    assert COMMANDS == [
+    assert list(COMMANDS) == [
         "encode",
         "methods",
         "train",
@@ -55,3 +55,24 @@ def test_every_command_is_registered(cli):
         "patches",
         "autoencode",
     ]
+
+
+def test_usage_errors_point_to_the_command_that_was_called(cli, csv_file):
+    # a global option's value used to be taken for the command ("see 'geoenc 1 --help'")
+    res = cli("--threads", "1", "encode", csv_file, "--bogus")
+    assert res.exit_code == 2 and "see 'geoenc encode --help'" in res.stderr
+    # a misspelt command is not a command to get help for
+    res = cli("encdoe", csv_file)
+    assert res.exit_code == 2 and "geoenc encdoe --help" not in res.stderr and "see 'geoenc --help'" in res.stderr
+
+
+def test_flags_take_no_value_and_help_shows_none(cli, csv_file, tmp_path):
+    res = cli("encode", csv_file, "-m", "xyz", "-o", tmp_path / "o.parquet", "--overwrite=true")
+    assert res.exit_code == 2 and "does not take a value" in res.stderr
+    from geoenc.cli.main import COMMANDS
+
+    for command in [*COMMANDS, None]:
+        text = cli(*([command] if command else []), "--help").stdout
+        options = [line for line in text.splitlines() if line.startswith("│") and " --" in line]
+        assert options and not [line for line in options if "<bool>" in line or "<str>" in line], command
+    assert "-f" not in cli("encode", "--help").stdout.replace("--", "  ").split()  # no -f: GDAL's output driver

@@ -156,8 +156,8 @@ def _write(tmp_path: Path, feats, typ=None) -> Path:
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--temperature", "q=1"], 2, "unknown temperature 'q'"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--temperature", "0"], 2, "must be a finite number > 0"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--weights", "l=x"], 2, "not a number"),
-        ([[1.0, 2.0]] * 4, ["--features", "feat", "--batch-size", "1"], 2, "batch_size"),
-        ([[1.0, 2.0]] * 4, ["--features", "feat", "--random-negatives", "0"], 2, "random_negatives=0"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--batch-size", "1"], 2, "--batch-size"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--random-negatives", "0"], 2, "--random-negatives"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--random-extent", "box"], 2, "random_extent='box'"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "-m", "nope"], 2, "unknown method"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "-n", "width=3"], 2, "no parameter 'width'"),
@@ -182,16 +182,7 @@ def test_missing_input_and_output_folder(cli, data_file, tmp_path):
     assert res.exit_code == 1 and "does not exist" in res.stderr
 
 
-# -- fine-tuning through `geoenc train --init` (runs once the train command has the options) ---------------
-def _train_has_init() -> bool:
-    from geoenc.training import TrainConfig
-
-    return all(hasattr(TrainConfig(), k) for k in ("init", "freeze_encoder", "train_fraction"))
-
-
-needs_init = pytest.mark.skipif(not _train_has_init(), reason="geoenc train has no --init/--freeze-encoder yet")
-
-
+# -- fine-tuning through `geoenc train --init` -------------------------------------------------------------
 @pytest.fixture
 def pretrained(cli, data_file, tmp_path) -> Path:
     out = tmp_path / "pre"
@@ -199,7 +190,6 @@ def pretrained(cli, data_file, tmp_path) -> Path:
     return out
 
 
-@needs_init
 def test_train_from_pretrained_frozen_keeps_the_encoder(cli, data_file, pretrained, tmp_path):
     out = tmp_path / "ft"
     res = cli(
@@ -229,13 +219,12 @@ def test_train_from_pretrained_frozen_keeps_the_encoder(cli, data_file, pretrain
     tuned = load_model(out).model.location.state_dict()
     original = load_model(pretrained).model.location.state_dict()
     assert all(torch.equal(tuned[k], original[k]) for k in original)
-    from geoenc.pretrain import stratified_fraction
+    from geoenc.models.data import stratified_fraction
 
     labels = toy_table(96)[2].column("hemisphere").to_pylist()
     assert load_model(out).config["n_train"] == len(stratified_fraction(labels, 0.5, seed=0))
 
 
-@needs_init
 @pytest.mark.parametrize(
     "args, text",
     [
@@ -251,7 +240,6 @@ def test_train_with_an_incompatible_init_dir(cli, data_file, pretrained, tmp_pat
     assert not out.exists()
 
 
-@needs_init
 def test_train_with_an_init_dir_that_is_not_a_model(cli, data_file, tmp_path):
     res = cli(
         "train",
@@ -270,7 +258,6 @@ def test_train_with_an_init_dir_that_is_not_a_model(cli, data_file, tmp_path):
     assert res.exit_code == 1 and "config.json" in res.stderr and not (tmp_path / "ft").exists()
 
 
-@needs_init
 def test_train_init_defaults_to_the_pretrained_encoder_and_net(cli, data_file, pretrained, tmp_path):
     out = tmp_path / "ft"
     res = cli("train", data_file, "--label", "hemisphere", "--epochs", "1", "--init", pretrained, "-o", out)
@@ -279,7 +266,6 @@ def test_train_init_defaults_to_the_pretrained_encoder_and_net(cli, data_file, p
     assert cfg["encoder"]["name"] == "xyz" and cfg["net"]["params"]["hidden"] == 16
 
 
-@needs_init
 def test_freeze_without_init_is_a_usage_error(cli, data_file, tmp_path):
     res = cli("train", data_file, "--label", "hemisphere", "--freeze-encoder", "-o", tmp_path / "ft")
     assert res.exit_code == 2 and "--init" in res.stderr and not (tmp_path / "ft").exists()

@@ -115,3 +115,24 @@ def test_one_class_and_nan_targets(cli, tmp_path):
     res = cli("train", path, "--label", "v", "-m", "xyz", "--epochs", "1", "-o", tmp_path / "o")
     assert res.exit_code == 1 and "NaN" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_names_and_settings_are_checked_before_the_data_is_read(cli, train_file, tmp_path):
+    # the method's typo is reported, not the (also wrong) label, which needs the data to be read
+    res = cli("train", train_file, "--label", "nope", "-m", "spherM", "-o", tmp_path / "m")
+    assert res.exit_code == 2 and "did you mean 'sphereM'" in res.stderr and "nope" not in res.stderr
+    res = cli("train", tmp_path / "missing.parquet", "--label", "y", "--lr", "inf", "-o", tmp_path / "m")
+    assert res.exit_code == 2 and "--lr must be a finite number" in res.stderr
+
+
+def test_one_device_parser_for_every_command(cli, train_file, tmp_path):
+    res = cli("train", train_file, "--label", "region", *FAST, "--device", "CPU", "-o", tmp_path / "m")
+    assert res.exit_code == 0, res.stderr  # any letter case, as `encode --device CPU` always took
+    res = cli("encode", train_file, "-m", "xyz", "--device", "Cpu", "-o", tmp_path / "e.parquet")
+    assert res.exit_code == 0, res.stderr
+    for command in (["train", train_file, "--label", "region", *FAST], ["encode", train_file, "-m", "xyz"]):
+        res = cli(*command, "--device", "tpu", "-o", tmp_path / "x")
+        assert res.exit_code == 2 and "choose auto, cpu, cuda or cuda:N" in res.stderr
+    from geoenc.device import parse_device
+
+    assert parse_device("CUDA:1") == "cuda:1"  # the words are accepted; whether the GPU exists is checked on use

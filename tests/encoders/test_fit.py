@@ -83,3 +83,28 @@ def test_bad_input_shape():
 
     with pytest.raises(ParameterError, match=r"\(N, 2\)"):
         get_encoder("xyz")(torch.zeros(4, 3))
+
+
+def test_rbf_seed_parameter_wins_over_the_run_seed_and_is_recorded(cli, tmp_path):
+    """`-p seed=1` and `-p seed=99` used to give identical anchors: the run's --seed overrode the parameter."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from geoenc.io import write_points
+
+    pts = sample_points(300, seed=2).numpy()
+    src = tmp_path / "p.parquet"
+    write_points(src, pts[:, 0], pts[:, 1])
+    out = {}
+    for s in (1, 99):
+        dest = tmp_path / f"e{s}.parquet"
+        assert cli("encode", src, "-m", "rbf", "-p", "num_anchors=10", "-p", f"seed={s}", "-o", dest).exit_code == 0
+        table = pq.read_table(dest)
+        assert json.loads(table.schema.metadata[b"geoenc"])["params"]["seed"] == s
+        out[s] = table.column("embedding").combine_chunks().flatten().to_numpy()
+    assert not (out[1] == out[99]).all()
+    # without the parameter the run's --seed decides, and provenance names it
+    dest = tmp_path / "run.parquet"
+    assert cli("encode", src, "-m", "rbf", "-p", "num_anchors=10", "--seed", "7", "-o", dest).exit_code == 0
+    assert json.loads(pq.read_schema(dest).metadata[b"geoenc"])["params"]["seed"] == 7

@@ -12,9 +12,10 @@ from rasterio.transform import from_origin
 
 from geoenc.errors import InputError, ModelError
 from geoenc.imagery.autoencoder import ConvAutoencoder, is_autoencoder_dir, load_autoencoder
-from geoenc.imagery.embed import embed_points_with_autoencoder, reconstruction_error_map
+from geoenc.imagery.embed import embed_points_with_autoencoder
 from geoenc.imagery.training import AutoencoderConfig, train_autoencoder
 from geoenc.io import read_points, write_points
+from geoenc.workflows.map import map_reconstruction_error as reconstruction_error_map
 from tests.imagery.rasters import toy_image, write_raster
 
 TOY_T = from_origin(1_000_000, 2_000_000, 50, 50)  # EPSG:3857, 50 m pixels
@@ -111,6 +112,30 @@ def test_embed_points(trained, toy, tmp_path):
     z3, _ = embed_points_with_autoencoder(out, toy, read_points(src), device="cpu")
     np.testing.assert_allclose(z2, z, atol=1e-6)
     np.testing.assert_allclose(z3, z, atol=1e-6)
+
+
+class _PathLike:
+    """An ``os.PathLike`` that is not a ``pathlib.Path`` (what some libraries hand out for files)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __fspath__(self):
+        return self.path
+
+
+def test_embed_points_from_any_path_like(trained, toy, tmp_path):
+    # any os.PathLike names the points, the raster and the model (the points raised AttributeError: read_points
+    # took them for a file object; the raster was looked for under the object's repr)
+    out, _ = trained
+    pts = _lonlat_of_pixels([20, 40], [30, 50])
+    src = tmp_path / "p.parquet"
+    write_points(src, pts[:, 0], pts[:, 1])
+    z, _ = embed_points_with_autoencoder(out, toy, pts, device="cpu")
+    z_path, _ = embed_points_with_autoencoder(_PathLike(out), _PathLike(toy), _PathLike(src), device="cpu")
+    z_text, _ = embed_points_with_autoencoder(str(out), str(toy), str(src), device="cpu")
+    np.testing.assert_allclose(z_path, z, atol=1e-6)
+    np.testing.assert_allclose(z_text, z, atol=1e-6)
 
 
 def test_edge_chip_error_counts_valid_pixels_only(trained, toy):

@@ -67,12 +67,17 @@ def test_prior_fusion_matches_hand_product(model):
     )
     pts = Points(pts.lon, pts.lat, attrs)
     plain = predict_points(model, pts)
-    fused = predict_points(model, pts, prior="prior")
+    fused = predict_points(model, pts, prior="prior", top=4)
+    classes = ["NE", "NW", "SE", "SW"]
+    fused_probs = np.zeros((len(pts), 4))
+    for j in range(1, 5):  # the top-4 columns hold every class's fused probability
+        for i, (c, v) in enumerate(zip(fused.columns[f"pred_{j}"], fused.columns[f"prob_{j}"], strict=True)):
+            fused_probs[i, classes.index(c)] = v
     p_loc = model.predict(np.column_stack([pts.lon, pts.lat])).numpy().astype(np.float64)
     expect = p_loc * prior
     expect /= expect.sum(1, keepdims=True)
-    np.testing.assert_allclose(fused.probs, expect, rtol=1e-6)
-    np.testing.assert_allclose(fused.probs, fuse_probabilities(p_loc, prior), rtol=1e-6)
+    np.testing.assert_allclose(fused_probs, expect, rtol=1e-6)
+    np.testing.assert_allclose(fused_probs, fuse_probabilities(p_loc, prior), rtol=1e-6)
     y = np.array([["NE", "NW", "SE", "SW"].index(r) for r in pts.attrs.column("region").to_pylist()])
     assert fused.metrics["location"] == plain.metrics
     assert fused.metrics["prior"] == pytest.approx(classification_metrics(prior, y))

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from geoenc.models.location import build_location_encoder
 from geoenc.pretrain import OBJECTIVES, pretrain
 from geoenc.pretrain import objectives as O
 from geoenc.pretrain.config import DEFAULT_TEMPERATURES, DEFAULT_WEIGHTS, PretrainConfig
-from geoenc.pretrain.loop import batch_loss, build_location_encoder
+from geoenc.pretrain.loop import batch_loss
 from geoenc.pretrain.model import DualEncoder
 from tests.pretrain.helpers import small_config, toy_data
 
@@ -41,6 +42,10 @@ PRED = [[0.5, -1.0], [0.2, 0.3], [1.5, 0.0], [-0.4, 0.8]]
 TARGET = [[0.3, -0.5], [0.0, 0.6], [1.0, 0.4], [-1.0, 1.0]]
 N = 4
 TOL = 1e-6
+
+
+def _location(cfg, lonlat):
+    return build_location_encoder(cfg.method, cfg.method_params, cfg.net, cfg.net_params, fit_on=lonlat, seed=cfg.seed)
 
 
 def t64(x) -> torch.Tensor:
@@ -269,7 +274,7 @@ def test_clip_is_symmetric_and_starts_at_temperature_007():
     a, b = O.normalize(torch.randn(5, 3, generator=g)), O.normalize(torch.randn(5, 3, generator=g))
     scale = torch.tensor(math.log(1 / 0.07))
     assert O.clip_loss(a, b, scale).item() == pytest.approx(O.clip_loss(b, a, scale).item(), rel=1e-6)
-    dual = DualEncoder(build_location_encoder(small_config(), toy_data(8).lonlat), 5, "clip")
+    dual = DualEncoder(_location(small_config(), toy_data(8).lonlat), 5, "clip")
     assert dual.logit_scale.requires_grad and dual.logit_scale.item() == pytest.approx(math.log(1 / 0.07))
 
 
@@ -348,7 +353,7 @@ class _Recorder:
 def test_batch_loss_draws_c_random_locations_per_point(objective, c):
     cfg = small_config(objective=objective, random_negatives=c).validate()
     data = toy_data(16)
-    model = DualEncoder(build_location_encoder(cfg, data.lonlat), 5, objective)
+    model = DualEncoder(_location(cfg, data.lonlat), 5, objective)
     rec = _Recorder()
     lonlat = torch.as_tensor(data.lonlat, dtype=torch.float32)
     feats = torch.as_tensor(data.features, dtype=torch.float32)
@@ -374,7 +379,7 @@ def test_batch_loss_equals_the_objective_on_the_same_embeddings():
     cfg = small_config(objective="mc-bld", temperatures={"b": 0.5, "l": 0.7, "d": 0.3}, weights={"l": 0.5, "d": 2})
     cfg.validate()
     data = toy_data(8)
-    model = DualEncoder(build_location_encoder(cfg, data.lonlat), 5, "mc-bld").eval()  # no dropout: repeatable
+    model = DualEncoder(_location(cfg, data.lonlat), 5, "mc-bld").eval()  # no dropout: repeatable
     lonlat = torch.as_tensor(data.lonlat, dtype=torch.float32)
     feats = torch.as_tensor(data.features, dtype=torch.float32)
     rand_ll = O.random_sphere_lonlat(8, torch.Generator().manual_seed(5))
@@ -415,11 +420,11 @@ FALLS = {
 def test_loss_decreases_on_a_toy_set_with_csp_defaults(objective):
     """Features are a known function of location, so every objective can be lowered."""
     res = pretrain(small_config(objective=objective, epochs=8), toy_data(256))
-    assert all(math.isfinite(v) for row in res.history for k, v in row.items() if k.startswith("loss"))
+    assert all(math.isfinite(v) for row in res.history for k, v in row.items() if k.startswith("train_loss"))
     key, factor = FALLS[objective]
-    first, last = res.history[0][key], res.history[-1][key]
+    first, last = res.history[0][f"train_{key}"], res.history[-1][f"train_{key}"]
     assert last < factor * first, (key, first, last)
-    assert res.history[-1]["loss"] < res.history[0]["loss"]
+    assert res.history[-1]["train_loss"] < res.history[0]["train_loss"]
 
 
 @pytest.mark.parametrize("objective", ["mc", "mc-bld"])
@@ -427,7 +432,7 @@ def test_softmax_objectives_fall_far_with_sharp_temperatures(objective):
     res = pretrain(
         small_config(objective=objective, epochs=8, temperatures={"b": 0.1, "l": 0.1, "d": 0.1}), toy_data(256)
     )
-    assert res.history[-1]["loss"] < 0.6 * res.history[0]["loss"]
+    assert res.history[-1]["train_loss"] < 0.6 * res.history[0]["train_loss"]
 
 
 # ---------------------------------------------------------------- random locations

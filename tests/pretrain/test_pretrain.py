@@ -38,7 +38,7 @@ def test_model_dir_loads_and_embeds_like_the_trained_encoder(tmp_path):
     extras = load_file(str(tmp_path / "m" / EXTRAS_FILE))
     assert any(k.startswith("projection.") for k in extras) and not any(k.startswith("location.") for k in extras)
     log = (tmp_path / "m" / "train_log.csv").read_text().splitlines()
-    assert log[0].startswith("epoch,loss,loss_b,loss_l,loss_d") and len(log) == 3
+    assert log[0].startswith("epoch,train_loss,train_loss_b,train_loss_l,train_loss_d") and len(log) == 3
     assert "objective: mc-bld" in (tmp_path / "m" / "config.yaml").read_text()
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from geoenc.errors import InputError, ModelError, ParameterError, UnknownNameError
+from geoenc.io.atomic import MANIFEST
 from geoenc.models import load_model
 from geoenc.training import PointData, TrainConfig, split_validation, train
 from geoenc.training.losses import an_full_loss, random_sphere_lonlat
@@ -22,7 +23,7 @@ def test_classification_ce_learns_and_saves(tmp_path):
     assert res.metrics["val"]["top1"] > 0.8
     assert res.config["n_train"] == 300 and res.config["n_val"] == 100
     files = {p.name for p in (tmp_path / "m").iterdir()}
-    assert files == {"model.safetensors", "config.json", "metrics.json", "train_log.csv", "config.yaml"}
+    assert files == {"model.safetensors", "config.json", "metrics.json", "train_log.csv", "config.yaml", MANIFEST}
     log = (tmp_path / "m" / "train_log.csv").read_text().splitlines()
     assert log[0].startswith("epoch,train_loss,lr,val_top1") and len(log) == 1 + res.metrics["epochs_run"]
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["val"]["n"] == 100

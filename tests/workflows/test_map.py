@@ -10,9 +10,9 @@ import rasterio
 import torch
 
 from geoenc.errors import UsageError
-from geoenc.maps.model_map import map_encoder, map_model
 from geoenc.maps.streaming import make_grid, parse_bbox
 from geoenc.models import load_model
+from geoenc.workflows.map import map_encoder, map_model
 
 
 def _cell_centre(ds, row: int, col: int) -> tuple[float, float]:

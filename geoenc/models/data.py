@@ -1,4 +1,8 @@
-"""Labelled points for training: extraction from :class:`geoenc.io.Points`, label encoding, splits."""
+"""Labelled points: extraction from :class:`geoenc.io.Points`, label encoding, splits and label fractions.
+
+Shared by training (which fits classes and target statistics) and prediction (which encodes true labels
+the same way to score a model).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from geoenc.errors import InputError, UsageError
+from geoenc.errors import InputError, ParameterError, UsageError
+from geoenc.io.columns import arrow_kind, column, list_column_to_matrix
 
 #: integer label columns with at most this many distinct values are taken as classes
 MAX_INTEGER_CLASSES = 100
@@ -81,48 +86,6 @@ def _kind_of_array(arr: np.ndarray) -> str:
     return "categorical"
 
 
-def _arrow_kind(typ: Any) -> str:
-    import pyarrow as pa
-
-    if pa.types.is_floating(typ) or pa.types.is_decimal(typ):
-        return "numeric"
-    if pa.types.is_integer(typ):
-        return "integer"
-    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
-        return "list"
-    return "categorical"
-
-
-def _column(points: Any, name: str, what: str):
-    cols = points.attrs.column_names
-    if name not in cols:
-        from geoenc.errors import did_you_mean
-
-        raise InputError(
-            f"{what} column {name!r} not found{did_you_mean(name, cols)}; columns: {', '.join(cols) or 'none'}"
-        )
-    return points.attrs.column(name).combine_chunks()
-
-
-def list_column_to_matrix(col: Any, name: str) -> np.ndarray:
-    """A pyarrow list column of numbers (all rows the same length, no nulls) → ``(N, F)`` float32."""
-    import pyarrow as pa
-
-    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_fixed_size_list(col.type)):
-        raise InputError(f"column {name!r} must be a list of numbers per row (got {col.type})")
-    if col.null_count:
-        raise InputError(f"column {name!r} has {col.null_count} empty rows: drop them")
-    lengths = np.asarray(col.value_lengths()) if hasattr(col, "value_lengths") else None
-    if lengths is not None and len(lengths) and (lengths != lengths[0]).any():
-        raise InputError(f"column {name!r} has lists of different lengths: every row needs the same length")
-    flat = np.asarray(col.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
-    n = len(col)
-    width = flat.size // n if n else 0
-    if width == 0:
-        raise InputError(f"column {name!r} has empty lists")
-    return flat.reshape(n, width)
-
-
 def from_points(
     points: Any, label: str | None, features: str | None = None, *, require_label: bool = True
 ) -> PointData:
@@ -130,8 +93,8 @@ def from_points(
     lonlat = np.column_stack((np.asarray(points.lon, dtype=np.float64), np.asarray(points.lat, dtype=np.float64)))
     labels = kind = None
     if label is not None and (require_label or label in points.attrs.column_names):
-        col = _column(points, label, "label")
-        kind = _arrow_kind(col.type)
+        col = column(points, label, "label")
+        kind = arrow_kind(col.type)
         if kind == "list":
             labels = np.empty(len(col), dtype=object)
             labels[:] = col.to_pylist()
@@ -143,11 +106,18 @@ def from_points(
                 labels = np.asarray(col.to_pylist(), dtype=object)
     elif require_label:
         raise UsageError("pass the label column with --label")
-    feats = list_column_to_matrix(_column(points, features, "feature"), features) if features else None
+    feats = list_column_to_matrix(column(points, features, "feature"), features) if features else None
     return PointData(lonlat, labels, feats, kind, label)
 
 
 # -- label encoding ------------------------------------------------------------------------------------
+def _labels(data: PointData) -> np.ndarray:
+    """``data.labels``; a UsageError when the points were read without a label column."""
+    if data.labels is None:
+        raise UsageError("pass the label column with --label")
+    return data.labels
+
+
 def infer_task(data: PointData) -> str:
     kind = data.label_kind
     if kind == "list":
@@ -155,7 +125,7 @@ def infer_task(data: PointData) -> str:
     if kind == "numeric":
         return "regression"
     if kind == "integer":
-        n_unique = len(np.unique(np.asarray([v for v in data.labels if v is not None])))
+        n_unique = len(np.unique(np.asarray([v for v in _labels(data) if v is not None])))
         return "classification" if n_unique <= MAX_INTEGER_CLASSES else "regression"
     return "classification"
 
@@ -172,13 +142,14 @@ def _class_name(v: Any) -> str:
 
 def fit_classes(data: PointData, task: str) -> list[str]:
     name = data.label_name or "label"
+    labels = _labels(data)
     if task == "multilabel":
-        classes = sorted({_class_name(c) for row in data.labels if row is not None for c in row})
+        classes = sorted({_class_name(c) for row in labels if row is not None for c in row})
     else:
-        missing = sum(_is_missing(v) for v in data.labels)
+        missing = sum(_is_missing(v) for v in labels)
         if missing:
             raise InputError(f"label column {name!r} has {missing} missing values: drop those rows")
-        classes = sorted({_class_name(v) for v in data.labels})
+        classes = sorted({_class_name(v) for v in labels})
     if len(classes) < 2:
         raise InputError(
             f"label column {name!r} has {len(classes)} class{'es' if len(classes) != 1 else ''} "
@@ -188,47 +159,61 @@ def fit_classes(data: PointData, task: str) -> list[str]:
 
 
 def encode_labels(data: PointData, task: str, classes: list[str] | None, stats: dict[str, float] | None) -> np.ndarray:
-    """Class indices (unknown class → −1), multi-hot rows, or standardised float targets."""
+    """Class indices (unknown class → −1), multi-hot rows, or standardised float targets.
+
+    ``stats``: the target's mean and std (:func:`target_stats`), needed for regression.
+    """
     name = data.label_name or "label"
+    labels = _labels(data)
     if task == "regression":
-        try:
-            y = np.asarray(data.labels, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError(f"label column {name!r} is not numeric: use --task classification") from None
-        bad = int((~np.isfinite(y)).sum())
-        if bad:
-            raise InputError(f"label column {name!r} has {bad} missing/NaN/infinite targets: drop those rows")
+        if stats is None:
+            raise ValueError("encode_labels: regression targets need stats (mean, std)")
+        y = numeric_targets(data)
         return ((y - stats["mean"]) / stats["std"]).astype(np.float32)
     index = {c: i for i, c in enumerate(classes or [])}
     if task == "multilabel":
         y = np.zeros((len(data), len(index)), dtype=np.float32)
-        for r, row in enumerate(data.labels):
+        for r, row in enumerate(labels):
             for c in row or []:
                 j = index.get(_class_name(c))
                 if j is not None:
                     y[r, j] = 1.0
         return y
-    missing = sum(_is_missing(v) for v in data.labels)
+    missing = sum(_is_missing(v) for v in labels)
     if missing:
         raise InputError(f"label column {name!r} has {missing} missing values: drop those rows")
-    return np.asarray([index.get(_class_name(v), -1) for v in data.labels], dtype=np.int64)
+    return np.asarray([index.get(_class_name(v), -1) for v in labels], dtype=np.int64)
 
 
-def target_stats(data: PointData) -> dict[str, float]:
+def numeric_targets(data: PointData) -> np.ndarray:
+    """The labels as finite float64 regression targets, or a one-line InputError."""
     name = data.label_name or "label"
     try:
-        y = np.asarray(data.labels, dtype=np.float64)
+        y = np.asarray(_labels(data), dtype=np.float64)
     except (TypeError, ValueError):
         raise InputError(f"label column {name!r} is not numeric: use --task classification") from None
     bad = int((~np.isfinite(y)).sum())
     if bad:
         raise InputError(f"label column {name!r} has {bad} missing/NaN/infinite targets: drop those rows")
-    std = float(y.std())
-    return {"mean": float(y.mean()), "std": std if std > 0 else 1.0}
+    return y
+
+
+def target_stats(data: PointData) -> dict[str, float]:
+    """Mean and standard deviation of the regression targets (refused when too large to standardise)."""
+    name = data.label_name or "label"
+    y = numeric_targets(data)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(y.mean()), float(y.std())
+    if not (math.isfinite(mean) and math.isfinite(std)):
+        raise InputError(
+            f"label column {name!r} has values too large to standardise (|y| up to {np.abs(y).max():.3g}): "
+            "rescale the target, e.g. to other units or its logarithm"
+        )
+    return {"mean": mean, "std": std if std > 0 else 1.0}
 
 
 def split_validation(
-    n: int, fraction: float, seed: int, strata: np.ndarray | None = None
+    n: int, fraction: float, seed: int | np.random.Generator, strata: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seeded train/validation split; stratified by ``strata`` (class codes) when given.
 
@@ -249,3 +234,32 @@ def split_validation(
     mask = np.ones(n, dtype=bool)
     mask[v] = False
     return np.nonzero(mask)[0], v
+
+
+def stratified_fraction(labels: Any, fraction: float, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """Sorted indices of a seeded, class-stratified ``fraction`` of ``labels`` (CSP's few-shot protocol).
+
+    Each class keeps ``round(fraction · n_c)`` points, at least one; ``fraction=1`` returns every index.
+    ``labels`` is any 1-D sequence of hashable class labels (strings, integers). The same seed always picks
+    the same points, and a smaller fraction's subset is not required to be nested in a larger one's.
+    """
+    try:
+        f = float(fraction)
+    except (TypeError, ValueError):
+        raise ParameterError(f"train fraction {fraction!r} is not a number") from None
+    if not (0 < f <= 1):
+        raise ParameterError(f"train fraction {fraction!r} must be in (0, 1]")
+    y = np.asarray(labels, dtype=object)
+    if y.ndim != 1:
+        raise ParameterError(f"labels must be one per point (1-D), got shape {y.shape}")
+    n = y.shape[0]
+    if f == 1:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    keys = np.asarray([str(v) for v in y])
+    picked = []
+    for c in np.unique(keys):
+        idx = np.nonzero(keys == c)[0]
+        k = max(1, round(f * idx.size))
+        picked.append(idx[rng.permutation(idx.size)[:k]])
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)

@@ -10,7 +10,9 @@ import torch
 
 from geoenc.errors import ModelError, ParameterError
 from geoenc.models import build_model, load_model
-from geoenc.pretrain import apply_pretrained, encoder_settings, pretrain, stratified_fraction
+from geoenc.models.data import stratified_fraction
+from geoenc.models.transfer import apply_pretrained, encoder_settings
+from geoenc.pretrain import pretrain
 from tests.pretrain.helpers import SMALL_NET, small_config, toy_data
 
 
