@@ -120,7 +120,7 @@ class PretrainConfig:
     def to_yaml(self) -> str:
         import yaml
 
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return str(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
 def _merge(what: str, given: dict[str, Any] | None, defaults: dict[str, float]) -> dict[str, float]:
@@ -138,9 +138,9 @@ def _merge(what: str, given: dict[str, Any] | None, defaults: dict[str, float]) 
     return out
 
 
-def parse_scalars(items: list[str] | None, what: str, all_keys: tuple[str, ...]) -> dict[str, str]:
+def parse_scalars(items: list[str] | None, what: str, all_keys: tuple[str, ...]) -> dict[str, float]:
     """``["0.2"]`` → every key of ``all_keys`` 0.2; ``["b=0.1,l=0.5", "d=1"]`` → those keys (CLI helper)."""
-    out: dict[str, str] = {}
+    out: dict[str, float] = {}
     for item in items or []:
         for part in str(item).split(","):
             part = part.strip()
@@ -148,9 +148,16 @@ def parse_scalars(items: list[str] | None, what: str, all_keys: tuple[str, ...])
                 continue
             key, sep, value = part.partition("=")
             if not sep:
-                out.update({k: key for k in all_keys})
+                out.update({k: _number(what, "", key) for k in all_keys})
             elif not key.strip():
                 raise ParameterError(f"--{what} takes VALUE or KEY=VALUE, got {part!r}")
             else:
-                out[key.strip()] = value.strip()
+                out[key.strip()] = _number(what, key.strip(), value.strip())
     return out
+
+
+def _number(what: str, key: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ParameterError(f"--{what} {key + '=' if key else ''}{value!r} is not a number") from None

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from geoenc.errors import InputError, ParameterError
+from geoenc.errors import InputError, ModelError, ParameterError
 from geoenc.models.checkpoint import write_model_dir
 from geoenc.models.data import PointData, from_points, split_validation
 from geoenc.models.location import LocationEncoder, LocationModel, build_location_encoder
@@ -113,11 +113,17 @@ def batch_loss(
     """
     t, w = cfg.temperatures, cfg.weights
     if cfg.objective == "mse":
+        if model.head is None:
+            raise ModelError("the mse objective needs the dual encoder's head: build DualEncoder with objective 'mse'")
         return O.mse_loss(model.head(loc), feats), {}
+    if model.projection is None:
+        raise ModelError(f"the {cfg.objective} objective needs a feature projection: build DualEncoder with it")
     loc_n, feat_n = O.normalize(loc), O.normalize(model.projection(feats))
     if cfg.objective == "mc":
         return O.mc_loss(loc_n, feat_n, t["b"]), {}
     if cfg.objective == "clip":
+        if model.logit_scale is None:
+            raise ModelError("the clip objective needs a logit scale: build DualEncoder with objective 'clip'")
         return O.clip_loss(loc_n, feat_n, model.logit_scale), {}
     n = loc.shape[0]
     rand = None
@@ -145,6 +151,8 @@ def batch_loss(
 class PretrainTask(Task):
     """Contrastive pre-training: the objective of :func:`batch_loss` on each batch of points."""
 
+    model: DualEncoder
+
     def __init__(
         self,
         model: DualEncoder,
@@ -161,7 +169,8 @@ class PretrainTask(Task):
         self._val_seeds = Seeds(cfg.seed)
 
     def _embed(self, module: nn.Module, xb: Tensor) -> Tensor:
-        return module(xb, encoded=self.cache)
+        out: Tensor = module(xb, encoded=self.cache)
+        return out
 
     def _loss(
         self, module: nn.Module, x: Tensor, feats: Tensor, gen: torch.Generator
@@ -255,8 +264,10 @@ def pretrain(
     ck = Checkpoint.read(resume) if isinstance(resume, (str, os.PathLike)) else resume
     pts = as_pretrain_data(data, cfg.features)
     device = engine.device
-    mean, std = feature_stats(pts.features)
-    feats_all = torch.as_tensor(((pts.features - mean) / std).astype(np.float32), device=device)
+    features = pts.features
+    assert features is not None  # as_pretrain_data refuses data without features
+    mean, std = feature_stats(features)
+    feats_all = torch.as_tensor(((features - mean) / std).astype(np.float32), device=device)
     with engine.init_stream():
         location = build_location_encoder(
             cfg.method, cfg.method_params, cfg.net, cfg.net_params, fit_on=pts.lonlat, seed=cfg.seed

@@ -31,6 +31,7 @@ References
 from __future__ import annotations
 
 import math
+from typing import Literal, overload
 
 import torch
 import torch.nn.functional as F
@@ -181,6 +182,38 @@ def mc_dropout_loss(loc: Tensor, loc_dropout: Tensor, temperature: float = CSP_T
     return F.cross_entropy(logits, _targets(loc.shape[0], loc.device))
 
 
+@overload
+def mc_bld_loss(
+    loc: Tensor,
+    feat: Tensor,
+    rand: Tensor | None,
+    loc_dropout: Tensor | None,
+    *,
+    temperature_b: float = ...,
+    temperature_l: float = ...,
+    temperature_d: float = ...,
+    weight_l: float = ...,
+    weight_d: float = ...,
+    return_parts: Literal[False] = ...,
+) -> Tensor: ...
+
+
+@overload
+def mc_bld_loss(
+    loc: Tensor,
+    feat: Tensor,
+    rand: Tensor | None,
+    loc_dropout: Tensor | None,
+    *,
+    temperature_b: float = ...,
+    temperature_l: float = ...,
+    temperature_d: float = ...,
+    weight_l: float = ...,
+    weight_d: float = ...,
+    return_parts: Literal[True],
+) -> tuple[Tensor, dict[str, float]]: ...
+
+
 def mc_bld_loss(
     loc: Tensor,
     feat: Tensor,
@@ -193,7 +226,7 @@ def mc_bld_loss(
     weight_l: float = CSP_WEIGHTS["l"],
     weight_d: float = CSP_WEIGHTS["d"],
     return_parts: bool = False,
-):
+) -> Tensor | tuple[Tensor, dict[str, float]]:
     """CSP-MC-BLD, Eq. 4: ``l^B_MC + α1 · l^L_MC + α2 · l^D_MC`` (``contsoftmax_loss``).
 
     :func:`mc_loss` (τ0), :func:`mc_random_location_loss` (τ1, α1 = ``weight_l``) and
@@ -247,6 +280,34 @@ def nce_random_location_loss(feat: Tensor, rand: Tensor, eps: float = NCE_EPS) -
     return _neg_log_one_minus_sigmoid(sims, eps).mean()
 
 
+@overload
+def nce_loss(
+    loc: Tensor,
+    feat: Tensor,
+    rand: Tensor | None,
+    loc_dropout: Tensor | None = ...,
+    *,
+    weight_l: float = ...,
+    weight_d: float = ...,
+    eps: float = ...,
+    return_parts: Literal[False] = ...,
+) -> Tensor: ...
+
+
+@overload
+def nce_loss(
+    loc: Tensor,
+    feat: Tensor,
+    rand: Tensor | None,
+    loc_dropout: Tensor | None = ...,
+    *,
+    weight_l: float = ...,
+    weight_d: float = ...,
+    eps: float = ...,
+    return_parts: Literal[True],
+) -> tuple[Tensor, dict[str, float]]: ...
+
+
 def nce_loss(
     loc: Tensor,
     feat: Tensor,
@@ -257,7 +318,7 @@ def nce_loss(
     weight_d: float = CSP_WEIGHTS["d"],
     eps: float = NCE_EPS,
     return_parts: bool = False,
-):
+) -> Tensor | tuple[Tensor, dict[str, float]]:
     """CSP's binary (NCE) loss, Eq. 3: ``l^B_NCE + β1 · l^L_NCE + β2 · l^D_NCE``.
 
     Without ``loc_dropout`` this is CSP's ``imgcontloss`` (``nce``); with it ``imgcontlosssimcse``, the
