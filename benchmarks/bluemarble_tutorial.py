@@ -287,7 +287,8 @@ def fewshot(cities: Path, work: Path, args) -> dict:
             )
             r = pretrain(cfg, PointData(lonlat[pool], features=emb[pool]), out_dir=outs[obj], overwrite=True)
             print(
-                f"   seed {seed}: pretrained {obj}: loss {r.history[0]['loss']:.3f} → {r.history[-1]['loss']:.3f} "
+                f"   seed {seed}: pretrained {obj}: loss {r.history[0]['train_loss']:.3f} → "
+                f"{r.history[-1]['train_loss']:.3f} "
                 f"({r.metrics['train_seconds']:.0f} s)",
                 flush=True,
             )

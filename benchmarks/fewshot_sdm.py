@@ -220,8 +220,8 @@ def main() -> None:
                 inits[obj] = Path(tmp) / f"{obj}-{seed}"
                 res = pretrain(cfg, PointData(lonlat[unlabeled], features=cov[unlabeled]), out_dir=inits[obj])
                 log(
-                    f"seed {seed}: pretrained {obj}: loss {res.history[0]['loss']:.3f} → "
-                    f"{res.history[-1]['loss']:.3f} in {res.metrics['train_seconds']:.1f}s"
+                    f"seed {seed}: pretrained {obj}: loss {res.history[0]['train_loss']:.3f} → "
+                    f"{res.history[-1]['train_loss']:.3f} in {res.metrics['train_seconds']:.1f}s"
                 )
             for f in fractions:
                 sub = pool[stratified_fraction(y[pool], f, seed=seed)]
