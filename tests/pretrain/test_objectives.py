@@ -193,6 +193,30 @@ def test_two_orthogonal_points_by_formula():
     )
 
 
+def test_every_csp_objective_in_closed_form_on_two_points():
+    """N = 2, C = 1, CSP's defaults, worked out on paper. e = f = e' = [[1, 0], [0, 1]]; point 0's random
+    location embeds to [0, 1] and point 1's to [1, 0], so every positive cosine is 1 and every negative 0.
+
+    MC: each term's softmax has logits [1/τ, 0] with target 0 → log(1 + e^(−1/τ)); τ0 = 20, τ1 = τ2 = 1.
+    NCE (ε = 1e-5): every positive −log(σ(1) + ε), every negative −log(1 − σ(0) + ε) = −log(0.5 + ε).
+    """
+    eye = torch.eye(2, dtype=torch.float64)
+    rand = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    eps = 1e-5
+    sig1 = 1.0 / (1.0 + math.exp(-1.0))
+    mc_b = math.log(1 + math.exp(-1 / 20))  # 0.6687…
+    mc_l = mc_d = math.log(1 + math.exp(-1.0))  # 0.3133…
+    assert O.mc_loss(eye, eye).item() == pytest.approx(mc_b, abs=TOL)
+    assert O.mc_bld_loss(eye, eye, rand, eye).item() == pytest.approx(mc_b + mc_l + mc_d, abs=TOL)
+    nce_b = -math.log(sig1 + eps) - math.log(0.5 + eps)  # 1.0064…
+    nce_l = -math.log(0.5 + eps)  # 0.6931…
+    assert O.nce_loss(eye, eye, rand).item() == pytest.approx(nce_b + nce_l, abs=TOL)
+    assert O.nce_loss(eye, eye, rand, eye).item() == pytest.approx(2 * nce_b + nce_l, abs=TOL)
+    # MSE: head output [[1, 0], [0, 1]] against features [[0, 0], [0, 3]]: (1 + 0 + 0 + 4) / 4
+    target = torch.tensor([[0.0, 0.0], [0.0, 3.0]], dtype=torch.float64)
+    assert O.mse_loss(eye, target).item() == pytest.approx(1.25, abs=TOL)
+
+
 # ---------------------------------------------------------------- NCE (Eq. 1, 3; imgcontloss)
 
 
