@@ -99,6 +99,9 @@ CONFIGS: dict[str, dict] = {
         "sh", {"degree": 20}, "siren", {"hidden": 512}, **{**_OLD_TRAIN, **_NEW_SCHEDULE, "lr": 5e-4}
     ),
     "sphereM_d0.1_b256": _cfg("sphereM", _SPHERE, "ffn", _ffn(0.1), **{**_OLD_TRAIN, "batch_size": 256}),
+    "sphereM_d0.1_b128_cos": _cfg(
+        "sphereM", _SPHERE, "ffn", _ffn(0.1), **{**_OLD_TRAIN, **_NEW_SCHEDULE, "batch_size": 128}
+    ),
 }
 
 
@@ -360,19 +363,19 @@ def print_table(rows: list[dict]) -> None:
         kind = rs[0]["kind"]
         vals = np.array([_primary(kind, r) for r in rs])
         scale, unit = (1.0, "R²") if kind == "regression" else (100.0, "top-1 %")
-        fmt = "{:.3f}" if kind == "regression" else "{:.2f}"
+        fmt = "{:.4f}" if kind == "regression" else "{:.2f}"
         sc = fmt.format(scale * vals.mean()) + (f" ± {fmt.format(scale * vals.std())}" if len(vals) > 1 else "")
         base = best_base.get((split, task))
         delta = (
             ""
             if base is None
-            else f"{scale * (vals.mean() - base):+.3f}"
+            else f"{scale * (vals.mean() - base):+.4f}"
             if kind == "regression"
             else (f"{scale * (vals.mean() - base):+.2f}")
         )
         extra = ""
         if kind == "regression":
-            extra = f"RMSE {np.mean([r['rmse'] for r in rs]):.3f}"
+            extra = f"RMSE {np.mean([r['rmse'] for r in rs]):.4f}"
         elif "auc" in rs[0]:
             extra = f"AUC {np.mean([r['auc'] for r in rs]):.3f}"
         cpu = np.mean([r["cpu_s"] for r in rs])
