@@ -448,7 +448,8 @@ def train(
         data: training points with a label column (see :func:`encode` for the kinds of input).
         label: the label column: classes (text, categories, few integers), numbers (regression) or lists of
             classes (multi-label).
-        method: the position encoder (default ``sphereM``, or the ``init`` folder's).
+        method: the position encoder (default ``sh`` with its ``siren`` net, or the ``init`` folder's; the
+            training defaults are :mod:`geoenc.defaults`' ``TRAIN_*``).
         net: the net after the encoder: ``ffn``, ``fcnet``, ``siren``, ``linear`` (default: the encoder's own).
         params: the encoder's parameters, e.g. ``{"frequency_num": 32}``.
         net_params: the net's parameters, e.g. ``{"hidden": 256}``.

@@ -9,6 +9,14 @@ import typer
 
 from geoenc.cli import options as o
 from geoenc.cli.progress import note, progress_bar
+from geoenc.defaults import (
+    TRAIN_BATCH_SIZE,
+    TRAIN_EPOCHS,
+    TRAIN_LR,
+    TRAIN_LR_SCHEDULE,
+    TRAIN_METHOD,
+    TRAIN_WEIGHT_DECAY,
+)
 from geoenc.errors import UsageError
 
 _opt = o.panel_option("Training")
@@ -59,7 +67,7 @@ def train(
             "--method",
             "-m",
             metavar="NAME",
-            help=("Position encoder (see `geoenc methods`; default sphereM, or the --init folder's)."),
+            help=f"Position encoder (see `geoenc methods`; default {TRAIN_METHOD}, or the --init folder's).",
         ),
     ] = None,
     param: o.Params = None,
@@ -91,17 +99,22 @@ def train(
             help=("A list column of extra per-point features (image embeddings, covariates)."),
         ),
     ] = None,
-    epochs: Annotated[int | None, _opt("--epochs", metavar="N", help="Epochs (default 30).")] = None,
+    epochs: Annotated[int | None, _opt("--epochs", metavar="N", help=f"Epochs (default {TRAIN_EPOCHS}).")] = None,
     batch_size: Annotated[
-        int | None, _opt("--batch-size", metavar="N", help="Points per batch (default 1024).")
+        int | None, _opt("--batch-size", metavar="N", help=f"Points per batch (default {TRAIN_BATCH_SIZE}).")
     ] = None,
-    lr: Annotated[float | None, _opt("--lr", metavar="LR", help="AdamW learning rate (default 1e-3).")] = None,
+    lr: Annotated[float | None, _opt("--lr", metavar="LR", help=f"AdamW learning rate (default {TRAIN_LR:g}).")] = None,
     weight_decay: Annotated[
-        float | None, _opt("--weight-decay", metavar="WD", help="AdamW weight decay (default 1e-4).")
+        float | None, _opt("--weight-decay", metavar="WD", help=f"AdamW weight decay (default {TRAIN_WEIGHT_DECAY:g}).")
     ] = None,
     lr_schedule: Annotated[
         str | None,
-        _opt("--lr-schedule", metavar="NAME", help=("exp (×lr-decay per epoch, default), cosine or constant.")),
+        _opt(
+            "--lr-schedule",
+            metavar="NAME",
+            help=f"cosine (to zero over the epochs), exp (×lr-decay per epoch) or constant "
+            f"(default {TRAIN_LR_SCHEDULE}).",
+        ),
     ] = None,
     lr_decay: Annotated[
         float | None, _opt("--lr-decay", metavar="F", help="Per-epoch factor of the exp schedule (default 0.98).")

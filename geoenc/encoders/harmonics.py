@@ -81,7 +81,7 @@ class SphericalHarmonics(PositionEncoder):
     rec_ab: Tensor
     rec_d: Tensor
 
-    def __init__(self, *, degree: int = 10, convention: str = "orthonormal") -> None:
+    def __init__(self, *, degree: int = 20, convention: str = "orthonormal") -> None:
         super().__init__()
         check_int("degree", degree, 1, 128)
         check_choice("convention", convention, CONVENTIONS)

@@ -19,7 +19,8 @@ class _ResBlock(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.body(x)
+        y: Tensor = x + self.body(x)
+        return y
 
 
 @register("fcnet")
@@ -39,4 +40,5 @@ class FCNet(Net):
         self.out_dim = hidden
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.blocks(self.stem(x))
+        y: Tensor = self.blocks(self.stem(x))
+        return y

@@ -24,13 +24,16 @@ class _Block(nn.Module):
         y = self.dropout(self.act(self.linear(x)))
         if self.residual:
             y = y + x
-        return self.norm(y)
+        out: Tensor = self.norm(y)
+        return out
 
 
 @register("ffn")
 class FFN(Net):
     """``layers`` hidden blocks of width ``hidden``, then a linear output layer of width ``out``.
 
+    ``dropout`` defaults to 0.1, not TorchSpatial's 0.5: 0.5 costs 0.19 R² on a smooth global field (Linke
+    turbidity, sphereC+: 0.730 vs 0.917 on validation) and gains nothing on classification (docs/models.md).
     ``output_activation=true`` reproduces TorchSpatial's quirk of applying activation and dropout to the
     output layer as well.
     """
@@ -45,7 +48,7 @@ class FFN(Net):
         layers: int = 1,
         out: int = 256,
         activation: str = "leakyrelu",
-        dropout: float = 0.5,
+        dropout: float = 0.1,
         layer_norm: bool = True,
         output_activation: bool = False,
     ) -> None:
@@ -70,13 +73,16 @@ class FFN(Net):
             blocks.append(_Block(d, hidden, activation, dropout, norm=layer_norm, residual=True))
             d = hidden
         self.hidden = nn.Sequential(*blocks)
+        self.output: nn.Module
         if output_activation:
             self.output = _Block(d, out, activation, dropout, norm=False, residual=False)
         else:
-            self.output = nn.Linear(d, out)
-            nn.init.xavier_uniform_(self.output.weight)
-            nn.init.zeros_(self.output.bias)
+            linear = nn.Linear(d, out)
+            nn.init.xavier_uniform_(linear.weight)
+            nn.init.zeros_(linear.bias)
+            self.output = linear
         self.out_dim = out
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.output(self.hidden(x))
+        y: Tensor = self.output(self.hidden(x))
+        return y

@@ -21,4 +21,5 @@ class Linear(Net):
         self.out_dim = out
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.linear(x)
+        y: Tensor = self.linear(x)
+        return y

@@ -41,7 +41,7 @@ class Siren(Net):
         self,
         in_dim: int,
         *,
-        hidden: int = 256,
+        hidden: int = 512,
         layers: int = 2,
         out: int = 256,
         w0_initial: float = 30.0,
@@ -68,4 +68,5 @@ class Siren(Net):
         self.out_dim = out
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x)
+        y: Tensor = self.layers(x)
+        return y

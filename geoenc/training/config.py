@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geoenc.defaults import DEFAULT_METHOD
+from geoenc.defaults import (
+    TRAIN_BATCH_SIZE,
+    TRAIN_EPOCHS,
+    TRAIN_LR,
+    TRAIN_LR_SCHEDULE,
+    TRAIN_METHOD,
+    TRAIN_WEIGHT_DECAY,
+)
 from geoenc.errors import InputError, ParameterError, UnknownNameError, did_you_mean
 from geoenc.params import check_number
 
@@ -48,12 +55,14 @@ class TrainConfig:
     """Everything that decides a training run (the data files aside).
 
     ``method``/``method_params`` pick the position encoder, ``net``/``net_params`` the net (``None`` → the
-    encoder's default net). ``task=None`` infers classification or regression from the label column.
+    encoder's default net). The defaults (``sh`` + ``siren``, 60 epochs, batch 256, lr 1e-3, cosine) are
+    :mod:`geoenc.defaults`' ``TRAIN_*``, chosen in docs/models.md. ``task=None`` infers classification or
+    regression from the label column.
     ``loss=None`` → ``ce`` (classification), ``bce`` (multi-label), ``mse`` (regression).
     """
 
     label: str | None = None
-    method: str = DEFAULT_METHOD
+    method: str = TRAIN_METHOD
     method_params: dict[str, Any] = field(default_factory=dict)
     net: str | None = None
     net_params: dict[str, Any] = field(default_factory=dict)
@@ -61,11 +70,11 @@ class TrainConfig:
     loss: str | None = None
     features: str | None = None
     feature_hidden: int = 256
-    epochs: int = 30
-    batch_size: int = 1024
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    lr_schedule: str = "exp"
+    epochs: int = TRAIN_EPOCHS
+    batch_size: int = TRAIN_BATCH_SIZE
+    lr: float = TRAIN_LR
+    weight_decay: float = TRAIN_WEIGHT_DECAY
+    lr_schedule: str = TRAIN_LR_SCHEDULE
     lr_decay: float = 0.98
     patience: int = 10
     val_fraction: float = 0.0
@@ -157,7 +166,8 @@ class TrainConfig:
     def to_yaml(self) -> str:
         import yaml
 
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        text: str = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return text
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
@@ -172,7 +182,7 @@ def read_yaml_settings(path: str | Path) -> dict[str, Any]:
     """
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    class Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML is untyped here (no types-PyYAML): Any
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 raise InputError(f"config {path}: YAML aliases (*name) are not supported: write the values out")

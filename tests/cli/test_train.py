@@ -136,3 +136,18 @@ def test_one_device_parser_for_every_command(cli, train_file, tmp_path):
     from geoenc.device import parse_device
 
     assert parse_device("CUDA:1") == "cuda:1"  # the words are accepted; whether the GPU exists is checked on use
+
+
+def test_help_states_the_defaults_that_apply(cli):
+    # the help text reads geoenc.defaults, so it cannot drift from what TrainConfig does
+    from geoenc import defaults
+
+    text = " ".join(cli("train", "--help").stdout.split())
+    for flag, value in (
+        ("Epochs", defaults.TRAIN_EPOCHS),
+        ("Points per batch", defaults.TRAIN_BATCH_SIZE),
+        ("AdamW learning rate", f"{defaults.TRAIN_LR:g}"),
+        ("AdamW weight decay", f"{defaults.TRAIN_WEIGHT_DECAY:g}"),
+    ):
+        assert f"{flag} (default {value})" in text
+    assert f"default {defaults.TRAIN_METHOD}, or the --init folder's" in text

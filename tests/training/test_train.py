@@ -181,3 +181,28 @@ def test_config_yaml_round_trip(tmp_path):
     p.write_text("lr: 0.1\nepoch: 3\n")
     with pytest.raises(ParameterError, match="did you mean 'epochs'"):
         TrainConfig.from_yaml(p)
+
+
+def test_the_default_model_is_the_measured_one():
+    # The defaults were chosen from measurements (docs/models.md, "Defaults of geoenc train"): sh with L = 20, a
+    # 2 × 512 SIREN, 60 epochs of batch 256, AdamW lr 1e-3 with a cosine schedule. TrainConfig() must give exactly
+    # that (geoenc.defaults holds the numbers), and a default run must train and save that model.
+    from geoenc import defaults
+
+    cfg = TrainConfig(task="regression", device="cpu").validate()
+    assert (cfg.method, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.lr_schedule) == (
+        defaults.TRAIN_METHOD,
+        defaults.TRAIN_EPOCHS,
+        defaults.TRAIN_BATCH_SIZE,
+        defaults.TRAIN_LR,
+        defaults.TRAIN_WEIGHT_DECAY,
+        defaults.TRAIN_LR_SCHEDULE,
+    )
+    assert (cfg.method, cfg.epochs, cfg.batch_size, cfg.lr, cfg.lr_schedule) == ("sh", 60, 256, 1e-3, "cosine")
+    res = train(TrainConfig(device="cpu", epochs=2), smooth_values(300))  # only the epochs shortened
+    enc, net = res.config["encoder"], res.config["net"]
+    assert enc["name"] == "sh" and enc["params"]["degree"] == 20
+    assert net["name"] == "siren" and net["params"]["hidden"] == 512 and net["params"]["layers"] == 2
+    assert res.config["task"] == "regression" and len(res.history) == 2
+    lrs = [h["lr"] for h in res.history]
+    assert lrs[0] == pytest.approx(1e-3) and lrs[1] < lrs[0]  # cosine: decays from lr
