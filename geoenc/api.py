@@ -26,9 +26,15 @@ def encode(
     """Encode an ``(N, 2)`` array of lon/lat degrees with a registered encoder; returns ``(N, D)`` numpy.
 
     Encoders that are fitted on data (``rbf`` anchors) are fitted on these same points (with their own ``seed``
-    parameter when given, else ``seed``).
+    parameter when given, else ``seed``). A ``dask_geopandas.GeoDataFrame`` gives a lazy one back, with an
+    ``embedding`` column (:func:`geoenc.workflows.frames.encode_frame`).
     """
     import torch
+
+    from geoenc.workflows.frames import encode_frame, is_dask_frame
+
+    if is_dask_frame(lonlat):
+        return encode_frame(lonlat, method, device=device, dtype=dtype, batch_size=batch_size, seed=seed, **params)
 
     enc = get_encoder(method, **params)
     ll = np.asarray(lonlat, dtype=np.float64)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from geoenc.errors import InputError, ParameterError
-from geoenc.metrics.hotspots import DEFAULT_GI_K, HotspotResult, hotspots
+from geoenc.metrics.hotspots import DEFAULT_GI_K, HotspotResult, hotspots, hotspots_partitioned
 from geoenc.metrics.moran import MoranResult, global_moran
 from geoenc.metrics.outcome import Outcome
-from geoenc.metrics.spatial import knn_weights, lonlat_to_xyz
+from geoenc.metrics.spatial import knn_matrix, knn_weights, lonlat_to_xyz
 from geoenc.metrics.ssi import DEFAULT_K, DEFAULT_RADIUS_KM, SSIResult, ssi_scores
 
 DEFAULT_MORAN_K = 8
@@ -126,11 +127,14 @@ def compute_geobias(
     seed: int = 0,
     n_jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    mapper: Callable[..., Any] | None = None,
 ) -> GeobiasResult:
     """All geo-bias scores for one set of points (arrays in, results out; raises InputError/ParameterError).
 
     ``baseline`` > 0: also the SSI summaries of that many random permutations of the outcome over the same
     points (same accuracy, no geography in the errors); their mean is the level to compare SSI against.
+    ``mapper`` (e.g. Dask workers, :mod:`geoenc.workflows.distributed`): SSI centres and the rows of the Gi*
+    and Moran neighbour graphs are split into tasks; the numbers are those of the single-process run.
     """
     n = int(np.asarray(lon).size)
     check_params(radius_km, k, min(gi_k, moran_k), band_km)
@@ -141,8 +145,14 @@ def compute_geobias(
             f"{need} (lower --gi-k)"
         )
     try:
-        hot = hotspots(lon, lat, outcome.gi_value, k=gi_k, band_km=band_km, fdr=fdr)
-        moran = global_moran(outcome.gi_value, knn_weights(lonlat_to_xyz(lon, lat), moran_k))
+        if mapper is None:
+            hot = hotspots(lon, lat, outcome.gi_value, k=gi_k, band_km=band_km, fdr=fdr)
+            moran = global_moran(outcome.gi_value, knn_weights(lonlat_to_xyz(lon, lat), moran_k))
+        else:  # the neighbour graphs built in partitions of rows, as tasks
+            hot, midx = hotspots_partitioned(
+                lon, lat, outcome.gi_value, mapper, k=gi_k, band_km=band_km, fdr=fdr, moran_k=moran_k
+            )
+            moran = global_moran(outcome.gi_value, knn_matrix(midx))
     except ValueError as exc:  # constant value
         raise InputError(f"{outcome.description}: {exc}") from None
     n_centres = int(outcome.bad.sum()) if centres == "low" else n
@@ -156,6 +166,7 @@ def compute_geobias(
         unmarked_presence=unmarked_presence,
         n_jobs=n_jobs,
         progress=(lambda done: progress(done, n_centres)) if progress else None,
+        mapper=mapper,
     )
     base = {}
     if baseline > 0:
@@ -170,6 +181,7 @@ def compute_geobias(
                 centres="low",
                 unmarked_presence=unmarked_presence,
                 n_jobs=n_jobs,
+                mapper=mapper,
             ).summary()
             for _ in range(baseline)
         ]

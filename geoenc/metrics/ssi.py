@@ -65,6 +65,7 @@ KP = 5  # presence candidates per presence point (self included)
 UB = 2.0  # search radius (δ units) for grid candidates; every 4th-NN distance in the grid is below 1.6
 MARGIN = 64  # quanta of safety when certifying candidate lists (k-d tree rounding)
 BLOCK = 64  # centres per row of the offset layout in the batched presence tree
+BATCHES_PER_TASK = 64  # batches of centres per task when the centres are split across workers (``mapper``)
 
 
 def quantize(d2: np.ndarray) -> np.ndarray:
@@ -362,9 +363,9 @@ def _n_jobs(n_jobs: int, n_batches: int) -> int:
     return max(1, min(n_jobs, n_batches))
 
 
-def _run_batch(cids: np.ndarray):
-    """Both scores for one batch of centre indices (reads the inputs from ``_STATE``)."""
-    st = _STATE
+def _run_batch(cids: np.ndarray, st: dict | None = None):
+    """Both scores for one batch of centre indices (reads the inputs from ``st``, by default ``_STATE``)."""
+    st = _STATE if st is None else st
     xyz, n = st["xyz"], st["xyz"].shape[0]
     lon, lat, bad, r = st["lon"], st["lat"], st["bad"], st["r"]
     chord_r = float(rad_to_chord(r))
@@ -387,6 +388,43 @@ def _run_batch(cids: np.ndarray):
         c_un = np.bincount(rows[sel], minlength=cids.size)
         un = _ssi_batch(rows[sel], cx[sel], cy[sel], np.ones(int(sel.sum())), c_un, r, st["workers"])[0]
     return cids, un, mk, cnt
+
+
+def _run_batches(st: dict, batches: list[np.ndarray]) -> list:
+    """One task of a distributed run (:func:`ssi_scores` with a ``mapper``): several batches of centres.
+
+    ``st`` is the run's inputs, shared once per worker; the k-d tree of the points is built there on first use
+    (the same tree as in one process, so the same neighbours).
+    """
+    if "tree" not in st:
+        st["tree"] = cKDTree(st["xyz"])
+    return [_run_batch(c, st) for c in batches]
+
+
+def _score_here(batches: list[np.ndarray], jobs: int, state: dict, out: tuple, progress) -> None:
+    """Score the batches in this process, or in ``jobs`` forked processes that inherit ``_STATE``."""
+    unmarked, marked, nn_count = out
+    _STATE.update(state, tree=cKDTree(state["xyz"]), workers=-1 if jobs == 1 else 1)
+    pool = None
+    try:
+        if jobs == 1:
+            results = map(_run_batch, batches)
+        else:
+            import multiprocessing as mp
+
+            pool = mp.get_context("fork").Pool(jobs)
+            results = pool.imap(_run_batch, batches)
+        done = 0
+        for cids, un, mk, cnt in results:
+            unmarked[cids], marked[cids], nn_count[cids] = un, mk, cnt
+            done += cids.size
+            if progress is not None:
+                progress(done)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        _STATE.clear()
 
 
 @dataclass
@@ -427,6 +465,8 @@ def ssi_scores(
     scores: tuple[str, ...] = ("unmarked", "marked"),
     progress=None,
     n_jobs: int = 1,
+    mapper=None,
+    batches_per_task: int | None = None,
 ) -> SSIResult:
     """Unmarked (base, PyGBS ``pnp_ssi``) and marked (relative, ``rp_ssi``) SSI of every centre.
 
@@ -435,6 +475,9 @@ def ssi_scores(
     ``unmarked_presence``: ``"low"`` (presence = low-performance neighbours) or ``"all"`` (PyGBS scripts).
     ``progress``: optional callable(n_done) called after each batch.
     ``n_jobs``: processes (fork) sharing the batches; −1 = all CPU cores. Results do not depend on it.
+    ``mapper``: run the batches elsewhere instead, ``batches_per_task`` per task (e.g. on Dask workers; see
+    :mod:`geoenc.workflows.distributed`): the points are shared with the workers once, each task scores its
+    centres exactly as one process would, so the scores are the same bit for bit.
     """
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
@@ -464,38 +507,19 @@ def ssi_scores(
     ids = np.flatnonzero(cmask)
     batches = [ids[b0 : b0 + batch_size] for b0 in range(0, ids.size, batch_size)]
     jobs = _n_jobs(n_jobs, len(batches))
-    _STATE.update(
-        lon=lon,
-        lat=lat,
-        bad=bad,
-        xyz=xyz,
-        tree=cKDTree(xyz),
-        k=keff,
-        r=r,
-        scores=tuple(scores),
-        presence=unmarked_presence,
-        workers=-1 if jobs == 1 else 1,
-    )
-    pool = None
-    try:
-        if jobs == 1:
-            results = map(_run_batch, batches)
-        else:
-            import multiprocessing as mp
-
-            pool = mp.get_context("fork").Pool(jobs)
-            results = pool.imap(_run_batch, batches)
+    state = dict(lon=lon, lat=lat, bad=bad, xyz=xyz, k=keff, r=r, scores=tuple(scores), presence=unmarked_presence)
+    if mapper is None:
+        _score_here(batches, jobs, state, (unmarked, marked, nn_count), progress)
+    else:
+        per = batches_per_task or BATCHES_PER_TASK
+        groups = [batches[g : g + per] for g in range(0, len(batches), per)]
         done = 0
-        for cids, un, mk, cnt in results:
-            unmarked[cids], marked[cids], nn_count[cids] = un, mk, cnt
-            done += cids.size
+        for _, results in mapper(_run_batches, {**state, "workers": 1}, groups, name="ssi"):
+            for cids, un, mk, cnt in results:
+                unmarked[cids], marked[cids], nn_count[cids] = un, mk, cnt
+                done += cids.size
             if progress is not None:
                 progress(done)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        _STATE.clear()
     return SSIResult(
         unmarked=unmarked,
         marked=marked,
