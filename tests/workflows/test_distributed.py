@@ -15,21 +15,20 @@ import socket
 import time
 from pathlib import Path
 
+import distributed  # the dask extra, installed with dev
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import rasterio
 
-distributed = pytest.importorskip("distributed")  # the dask extra; CI installs it with dev
-
-from geoenc.errors import ClusterError  # noqa: E402
-from geoenc.io import write_points  # noqa: E402
-from geoenc.metrics.outcome import choose_outcome  # noqa: E402
-from geoenc.metrics.report import compute_geobias  # noqa: E402
-from geoenc.workflows.dataset import encode_dataset, predict_dataset  # noqa: E402
-from geoenc.workflows.distributed import DaskMapper, TaskFailure  # noqa: E402
-from tests.workflows.test_dataset import make_dataset  # noqa: E402
+from geoenc.errors import ClusterError
+from geoenc.io import write_points
+from geoenc.metrics.outcome import choose_outcome
+from geoenc.metrics.report import compute_geobias
+from geoenc.workflows.dataset import encode_dataset, predict_dataset
+from geoenc.workflows.distributed import DaskMapper, TaskFailure
+from tests.workflows.test_dataset import make_dataset
 
 
 @pytest.fixture(scope="module")
