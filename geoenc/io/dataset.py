@@ -132,6 +132,11 @@ def chunk_file(path: str | os.PathLike[str], chunk_rows: int | None = None) -> D
 
     text = os.fspath(path)
     chunk_rows = chunk_rows or CHUNK_ROWS
+    if Path(text).suffix.lower() not in PARQUET_SUFFIXES:
+        raise InputError(
+            f"{text!r} is not a Parquet file: only Parquet files (or datasets of them) run as tasks; convert it "
+            "to GeoParquet first, or leave out --engine dask"
+        )
     try:
         md = pq.ParquetFile(text).metadata
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:

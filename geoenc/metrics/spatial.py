@@ -75,7 +75,9 @@ def knn_weights(xyz: np.ndarray, k: int, self_weight: bool = False, workers: int
     return knn_matrix(knn_indices(xyz, k, workers=workers), self_weight)
 
 
-def knn_matrix(idx: np.ndarray, self_weight: bool = False, first_row: int = 0, n: int | None = None):
+def knn_matrix(
+    idx: np.ndarray, self_weight: bool = False, first_row: int = 0, n: int | None = None
+) -> sparse.csr_matrix:
     """The weights rows of :func:`knn_weights` from neighbour indices ``idx`` of rows ``first_row …``."""
     n = idx.shape[0] if n is None else n
     cols = np.column_stack((np.arange(first_row, first_row + idx.shape[0]), idx)) if self_weight else idx

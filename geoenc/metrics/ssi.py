@@ -65,7 +65,7 @@ KP = 5  # presence candidates per presence point (self included)
 UB = 2.0  # search radius (δ units) for grid candidates; every 4th-NN distance in the grid is below 1.6
 MARGIN = 64  # quanta of safety when certifying candidate lists (k-d tree rounding)
 BLOCK = 64  # centres per row of the offset layout in the batched presence tree
-BATCHES_PER_TASK = 64  # batches of centres per task when the centres are split across workers (``mapper``)
+BATCHES_PER_TASK = 8  # batches of centres per task when they are split across workers (``mapper``): ~0.5–5 s each
 
 
 def quantize(d2: np.ndarray) -> np.ndarray:

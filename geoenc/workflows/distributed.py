@@ -36,8 +36,10 @@ ENGINES = ("local", "dask")
 DEFAULT_RETRIES = 2
 #: seconds to wait for a scheduler to answer (GEOENC_DASK_TIMEOUT overrides)
 DEFAULT_TIMEOUT_S = 10.0
-#: tasks in flight per worker thread
-WINDOW_PER_THREAD = 2
+#: tasks in flight per worker thread (at least MIN_WINDOW): enough queued work that a worker never waits for
+#: the client's next submission; ``ordered`` callers (map blocks, which the client buffers) keep 2 per thread
+WINDOW_PER_THREAD = 4
+MIN_WINDOW = 16
 
 Mapper = Callable[..., Iterator[tuple[int, Any]]]
 
@@ -106,9 +108,9 @@ class DaskMapper:
         client = self.client
         label = f"geoenc-{name or getattr(fn, '__name__', 'task')}-{uuid.uuid4().hex[:8]}"
         [shared_f] = client.scatter([shared], broadcast=True, hash=False)
-        window = self._window or WINDOW_PER_THREAD * self.threads
+        window = self._window or (2 * self.threads if ordered else max(MIN_WINDOW, WINDOW_PER_THREAD * self.threads))
         pending: dict[Any, int] = {}
-        ac = as_completed(loop=client.loop)
+        ac = as_completed(loop=client.loop, with_results=True, raise_errors=False)  # results fetched as they end
         state = {"next": 0, "returned": set(), "low": 0}
 
         def submit_more() -> None:
@@ -130,16 +132,15 @@ class DaskMapper:
 
         try:
             submit_more()
-            for f in ac:
+            for f, value in ac:
                 i = pending.pop(f)
-                if f.status == "finished":
-                    value = f.result()
-                    f.release()
+                status = f.status
+                f.release()
+                if status == "finished":
                     returned(i)
                     yield i, value
                     continue
-                exc = f.exception() if f.status == "error" else None
-                f.release()
+                exc = value if status == "error" else None
                 what = f"task {i + 1} of {len(items)} ({name or 'geoenc'})"
                 if exc is None:
                     reason = f"{what} was cancelled on the cluster"
