@@ -159,7 +159,7 @@ def anomaly_map(ae: Path, tif: Path, work: Path, out_png: Path, stride: int = 24
     import matplotlib.pyplot as plt
     import rasterio
 
-    from geoenc.imagery.embed import reconstruction_error_map
+    from geoenc.workflows.map import map_reconstruction_error as reconstruction_error_map
 
     out = reconstruction_error_map(ae, tif, work / "recon_error.tif", stride=stride, device="cpu", overwrite=True)
     with rasterio.open(out) as ds:

@@ -100,7 +100,7 @@ def load_cities(min_pop: int = 15000):
 
 
 def prepare(lonlat, labels, min_count: int, seed: int):
-    from geoenc.training.data import split_validation
+    from geoenc.models.data import split_validation
 
     counts = collections.Counter(labels)
     keep = np.array([counts[x] >= min_count for x in labels])

@@ -98,7 +98,14 @@ def reference_loop(
     seed: int,
     device: torch.device,
     encode=None,
+    amp_dtype: torch.dtype | None = None,
 ) -> tuple[float, int]:
+    """Train ``model`` the reference way: each batch encoded in float64 numpy on the CPU, then copied to the device.
+
+    ``amp_dtype`` runs the net under ``torch.autocast`` in that dtype (as geoenc's loop does with ``amp``).
+    """
+    import contextlib
+
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     gen = torch.Generator().manual_seed(seed)
     yt = torch.as_tensor(y, device=device)
@@ -115,8 +122,10 @@ def reference_loop(
                 feats = torch.FloatTensor(sphere_m_numpy(lonlat[idx], freqs)).to(device)
             else:  # TorchSpatial's encoder (its feature order differs; the net learns either)
                 feats = encode(lonlat[idx]).to(device)
-            out = model.forward_encoded(feats)
-            loss = torch.nn.functional.cross_entropy(out, yt[torch.as_tensor(idx, device=device)])
+            ctx = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
+            with ctx:
+                out = model.forward_encoded(feats)
+                loss = torch.nn.functional.cross_entropy(out.float(), yt[torch.as_tensor(idx, device=device)])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -1,13 +1,16 @@
 """geoenc: location encoders, location models and geo-bias scores for geographic points.
 
-The Python API::
+The Python API (docs/python.md) takes what a notebook holds — a geopandas GeoDataFrame or GeoSeries in any CRS,
+a pandas DataFrame with lon/lat columns, an ``(N, 2)`` array of lon/lat degrees::
 
     import geoenc
-    geoenc.list_encoders()                          # what is registered
-    enc = geoenc.get_encoder("sphereM", frequency_num=32)
-    emb = geoenc.encode(lonlat, "sphereM")          # (N, 2) degrees → (N, D) numpy
-    model = geoenc.load_model("model/")             # a folder from `geoenc train` / `geoenc pretrain`
-    probs = model.predict(lonlat)                   # class probabilities or values
+    gdf = geoenc.encode(gdf, "sphereM")                  # the frame with an `embedding` column; arrays → (N, D)
+    model = geoenc.train(train_gdf, label="country", epochs=10, val_fraction=0.1)
+    preds = model.predict(test_gdf)                      # the frame with pred_1…, prob_1… (class names), hit@1 …
+    model.evaluate(test_gdf)                             # {"top1": …, "top3": …, "mrr": …}
+    bias = geoenc.geobias(preds)                         # bias.report (GeoDataFrame), bias.unmarked_ssi …
+    model.save("model/"); model = geoenc.load_model("model/")
+    geoenc.list_encoders(); geoenc.get_encoder("sh", degree=10)   # the encoders as torch modules
 
 ``import geoenc`` imports neither torch nor pyarrow: the API loads on first use.
 """
@@ -18,7 +21,19 @@ from typing import Any
 
 from geoenc._version import __version__
 
-__all__ = ["__version__", "encode", "encode_file", "get_encoder", "list_encoders", "load_model"]
+__all__ = [
+    "GeobiasReport",
+    "Model",
+    "__version__",
+    "as_points",
+    "encode",
+    "encode_file",
+    "geobias",
+    "get_encoder",
+    "list_encoders",
+    "load_model",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -72,7 +72,7 @@ class Registry(Generic[T]):
         return self._classes[key]
 
     @staticmethod
-    def signature(cls: type) -> dict[str, inspect.Parameter]:
+    def signature(cls: type[Any]) -> dict[str, inspect.Parameter]:
         """The keyword-only parameters of ``cls.__init__`` (the ones a user sets)."""
         sig = inspect.signature(cls.__init__)
         return {k: p for k, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY}
@@ -97,7 +97,7 @@ class Registry(Generic[T]):
             out[key] = self._convert(cls.name, key, value, hints.get(key, str))  # type: ignore[attr-defined]
         return out
 
-    def describe(self, cls: type, docs: dict[str, str] | None = None) -> tuple[ParamInfo, ...]:
+    def describe(self, cls: type[Any], docs: dict[str, str] | None = None) -> tuple[ParamInfo, ...]:
         hints = typing.get_type_hints(cls.__init__)
         return tuple(
             ParamInfo(

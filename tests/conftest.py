@@ -31,7 +31,10 @@ def cli(runner):
     """Invoke the geoenc app: cli("encode", "x.csv", ...) → Result with .exit_code, .stdout, .stderr."""
 
     def invoke(*args: str, input: bytes | str | None = None):  # noqa: A002 - CliRunner's name
-        return runner.invoke(app, [str(a) for a in args], input=input)
+        res = runner.invoke(app, [str(a) for a in args], input=input)
+        # every failure a test provokes is the user's, never "our bug": no case may end in "internal error"
+        assert "internal error" not in res.stderr, f"geoenc {' '.join(map(str, args))}: {res.stderr}"
+        return res
 
     return invoke
 

@@ -18,7 +18,7 @@ PKG = Path(__file__).resolve().parents[1] / "geoenc"
 #: the layers, lowest first: a module may import its own package and any package of a lower layer
 LAYERS = [
     ["_version", "errors"],
-    ["defaults", "params", "threads"],
+    ["defaults", "params", "threads", "catalogue"],
     ["registry", "device", "provenance"],
     ["io"],
     ["encoders", "nets", "metrics", "maps"],

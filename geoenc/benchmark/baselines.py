@@ -6,6 +6,9 @@ distances respect the sphere and the antimeridian), and the class prior / mean t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from geoenc.metrics.spatial import lonlat_to_xyz
@@ -21,7 +24,13 @@ def _holdout(n: int, seed: int, fraction: float = 0.2) -> tuple[np.ndarray, np.n
     return order[cut:], order[:cut]
 
 
-def _pick_k(make, x: np.ndarray, y: np.ndarray, seed: int, score) -> int:
+def _pick_k(
+    make: Callable[[int], Any],
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    score: Callable[[Any, np.ndarray, np.ndarray], float],
+) -> int:
     """The kNN k with the best score on a seeded 20 % hold-out of the training points."""
     fit_idx, val_idx = _holdout(len(y), seed)
     best_k, best = KNN_CANDIDATES[0], -np.inf
@@ -50,7 +59,7 @@ def fit_predict(
     test_lonlat: np.ndarray,
     n_classes: int | None,
     seed: int,
-) -> tuple[np.ndarray, dict]:
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Fit baseline ``name`` and predict the test points.
 
     Classification: ``y`` holds class indices; returns ``(N, n_classes)`` probabilities. Regression: returns
@@ -62,12 +71,17 @@ def fit_predict(
     xtr = lonlat_to_xyz(train_lonlat[:, 0], train_lonlat[:, 1])
     xte = lonlat_to_xyz(test_lonlat[:, 0], test_lonlat[:, 1])
     classify = task != "regression"
+    if classify and n_classes is None:
+        raise ValueError("fit_predict: a classification baseline needs n_classes")
+    n_cls = int(n_classes or 0)
     if name == "no_location":
         if classify:
-            prior = np.bincount(train_y, minlength=n_classes).astype(np.float64)
+            prior = np.bincount(train_y, minlength=n_cls).astype(np.float64)
             return np.tile(prior / prior.sum(), (len(xte), 1)), {"predicts": "the training class frequencies"}
         return np.full(len(xte), float(np.mean(train_y))), {"predicts": "the training mean"}
     if name == "knn":
+        make: Callable[[int], Any]  # k → an unfitted scikit-learn estimator
+        score: Callable[[Any, np.ndarray, np.ndarray], float]  # (fitted model, x, y) → higher is better
         if classify:
             make = lambda k: KNeighborsClassifier(n_neighbors=k, weights="distance")  # noqa: E731
             score = lambda m, x, y: float(np.mean(m.predict(x) == y))  # noqa: E731
@@ -84,5 +98,6 @@ def fit_predict(
     else:
         raise ValueError(f"unknown baseline {name!r}")
     if classify:
-        return _align(model.predict_proba(xte), model.classes_, int(n_classes)), info
-    return model.predict(xte), info
+        return _align(model.predict_proba(xte), model.classes_, n_cls), info
+    predicted: np.ndarray = model.predict(xte)
+    return predicted, info

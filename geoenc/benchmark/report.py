@@ -6,6 +6,7 @@ import csv
 import io
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,10 +33,10 @@ def _fmt(values: list[float], percent: bool) -> str:
     return f"{mean:.2f} ± {vals.std(ddof=1) * scale:.2f}"
 
 
-def summarise(records: list[dict]) -> list[dict]:
+def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per method (encoders first, in the given order, then baselines), values as lists over seeds."""
     order: list[str] = []
-    by: dict[str, list[dict]] = {}
+    by: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         if r["method"] not in by:
             order.append(r["method"])
@@ -44,7 +45,7 @@ def summarise(records: list[dict]) -> list[dict]:
     return [{"method": m, "kind": by[m][0]["kind"], "runs": by[m]} for m in order]
 
 
-def write_csv(records: list[dict], path: Path) -> None:
+def write_csv(records: list[dict[str, Any]], path: Path) -> None:
     keys = [
         "method",
         "kind",
@@ -71,7 +72,7 @@ def write_csv(records: list[dict], path: Path) -> None:
     _atomic_text(path, buf.getvalue())
 
 
-def markdown_table(records: list[dict]) -> str:
+def markdown_table(records: list[dict[str, Any]]) -> str:
     if not records:
         return "(no runs)\n"
     task = records[0]["task"]
@@ -90,11 +91,11 @@ def markdown_table(records: list[dict]) -> str:
     return "\n".join(lines) + "\n\n" + note + "\n"
 
 
-def write_markdown(records: list[dict], path: Path, header: str = "") -> None:
+def write_markdown(records: list[dict[str, Any]], path: Path, header: str = "") -> None:
     _atomic_text(path, (header + "\n\n" if header else "") + markdown_table(records))
 
 
-def write_chart(records: list[dict], path: Path) -> None:
+def write_chart(records: list[dict[str, Any]], path: Path) -> None:
     """Two panels: the score (zoomed to where the methods differ) and the marked SSI geo-bias, mean ± std."""
     import matplotlib
 

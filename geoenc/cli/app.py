@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 from collections.abc import Sequence
@@ -32,8 +33,26 @@ class GeoencCommand(_FlagHelp, TyperCommand):
     """A command whose help lists -h/--help as a flag."""
 
 
+class _Carried(Exception):
+    """An exception typer would swallow (Ctrl-C → a silent exit 130, a closed pipe → exit 1), carried to our handler."""
+
+    def __init__(self, inner: BaseException) -> None:
+        super().__init__(str(inner))
+        self.inner = inner
+
+
 class GeoencGroup(_FlagHelp, TyperGroup):
     """Runs a command and turns every failure into one line on stderr plus an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Carried(exc) from exc
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise _Carried(BrokenPipeError(errno.EPIPE, "broken pipe")) from exc
+            raise
 
     def _command_name(self, argv: list[str]) -> str:
         """The subcommand the user called (the first argument that names one), for the help hint."""
@@ -45,6 +64,7 @@ class GeoencGroup(_FlagHelp, TyperGroup):
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
@@ -57,11 +77,18 @@ class GeoencGroup(_FlagHelp, TyperGroup):
                 previous = None
         try:
             rv = super().main(
-                args=argv, prog_name=prog_name or "geoenc", complete_var=complete_var, standalone_mode=False, **extra
+                args=argv,
+                prog_name=prog_name or "geoenc",
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
             )
             code = rv if isinstance(rv, int) else 0
         except typer.Exit as exc:
             code = exc.exit_code
+        except _Carried as exc:
+            code = exit_code_for(exc.inner, command)
         except BaseException as exc:
             if isinstance(exc, SystemExit):
                 raise
@@ -71,9 +98,12 @@ class GeoencGroup(_FlagHelp, TyperGroup):
                 signal.signal(signal.SIGTERM, previous)
         if standalone_mode:
             try:
-                sys.stdout.flush()
+                if sys.stdout is not None:
+                    sys.stdout.flush()
             except BrokenPipeError:
                 exit_code_for(BrokenPipeError())
+            except OSError:
+                pass  # stdout closed or gone: nothing left to say there
             sys.exit(code)
         return code
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,7 +12,7 @@ from geoenc.cli.predict import Label, ModelArg, Prior
 from geoenc.cli.progress import echo_json
 
 
-def _rows(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
+def _rows(metrics: dict[str, Any], prefix: str = "") -> list[tuple[str, object]]:
     rows: list[tuple[str, object]] = []
     for k, v in metrics.items():
         if isinstance(v, dict):
@@ -22,7 +22,7 @@ def _rows(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
     return rows
 
 
-def format_table(metrics: dict) -> str:
+def format_table(metrics: dict[str, Any]) -> str:
     rows = _rows(metrics)
     width = max([6] + [len(k) for k, _ in rows])
     lines = [f"{'metric':<{width}}  value"]

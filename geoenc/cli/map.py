@@ -3,7 +3,7 @@ error, as a Cloud-Optimized GeoTIFF on a regular grid."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -101,7 +101,7 @@ def map_cmd(
     if method is None and dim is not None and (class_ or top_k or all_classes or argmax):
         raise UsageError("--dim maps an embedding dimension: leave out --class, --top-k, --all and --argmax")
     params = o.parse_key_values(param)
-    grid = {
+    grid: dict[str, Any] = {
         "bbox": bbox,
         "cell_deg": cell_deg,
         "png": png,
@@ -113,6 +113,8 @@ def map_cmd(
         grid["mapper"] = mapper
         if method is not None:
             res = maps.map_encoder(method, params, dim, output, progress=update, **grid)
+        elif model is None:  # unreachable: exactly one of the two was checked above
+            raise UsageError("give a MODEL folder")
         elif dim is not None:
             res = maps.map_embedding(model, dim, output, progress=update, **grid)
         else:

@@ -17,16 +17,16 @@ def methods(
     from rich.console import Console
     from rich.table import Table
 
-    from geoenc.encoders import list_encoders
+    from geoenc.catalogue import read  # the shipped catalogue: no torch import, so it answers at once
 
-    infos = list_encoders()
+    infos = read()
     if as_json:
-        typer.echo(json.dumps([i.as_dict() for i in infos], indent=2, default=str))
+        typer.echo(json.dumps(infos, indent=2))
         return
     table = Table(title="geoenc position encoders", show_lines=False)
     for col in ("method", "dim", "default net", "parameters (default)", "what it computes"):
         table.add_column(col, overflow="fold")
     for i in infos:
-        params = ", ".join(f"{p.name}={p.default}" for p in i.params) or "—"
-        table.add_row(i.name, i.dim_formula, i.default_net, params, i.summary)
+        params = ", ".join(f"{p['name']}={p['default']}" for p in i["params"]) or "—"
+        table.add_row(i["name"], i["dim"], i["default_net"], params, i["summary"])
     Console().print(table)

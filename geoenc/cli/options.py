@@ -64,7 +64,11 @@ def panel_option(panel: str) -> Callable[..., Any]:
 
 # -- input -------------------------------------------------------------------------------------------
 InputArg = Annotated[
-    str, typer.Argument(metavar="INPUT", help="Points: GeoParquet, GeoJSON, CSV file, a URL, or - for stdin.")
+    str,
+    typer.Argument(
+        metavar="INPUT",
+        help="Points: GeoParquet, GeoJSON, CSV file, a URL (https, s3, gs, az/abfs; docs/formats.md), or - for stdin.",
+    ),
 ]
 #: encode and predict also take a partitioned dataset (geoenc.io.dataset) and then write one
 DatasetInputArg = Annotated[
@@ -108,7 +112,11 @@ Layout = Annotated[
 Device = Annotated[str, option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.", panel="Compute")]
 Dtype = Annotated[str, option("--dtype", metavar="DTYPE", help="float32 or float64.", panel="Compute")]
 BatchSize = Annotated[int, option("--batch-size", metavar="N", min=1, help="Points per batch.", panel="Compute")]
-Seed = Annotated[int, option("--seed", metavar="N", min=0, help="Seed for everything random.", panel="Compute")]
+#: seeds are 63-bit (what torch's generators take)
+MAX_SEED = 2**63 - 1
+Seed = Annotated[
+    int, option("--seed", metavar="N", min=0, max=MAX_SEED, help="Seed for everything random.", panel="Compute")
+]
 Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress bar or summary on stderr.")]
 Engine = Annotated[
     str | None,
@@ -164,6 +172,7 @@ class PointsInput(typing.NamedTuple):
     lon_col: str | None = None
     lat_col: str | None = None
     geometry_col: str | None = None
+    encoding: str | None = None
 
     @property
     def coords(self) -> CoordOptions:
@@ -176,6 +185,7 @@ class PointsInput(typing.NamedTuple):
             lon_col=self.lon_col,
             lat_col=self.lat_col,
             geometry_col=self.geometry_col,
+            encoding=self.encoding,
         )
 
 
@@ -249,13 +259,29 @@ _INPUT_PARAMS = [
             bool, flag("--wrap-lon", panel=_IN, help="Wrap longitudes outside [-180, 180] instead of refusing them.")
         ],
     ),
+    _kw(
+        "encoding",
+        None,
+        Annotated[
+            str | None,
+            option(
+                "--encoding",
+                metavar="CODEC",
+                panel=_IN,
+                help=(
+                    "Text encoding of a CSV/GeoJSON input that is not UTF-8, e.g. cp1252 (gzip and UTF-16/32 with a "
+                    "byte-order mark are recognised without it)."
+                ),
+            ),
+        ],
+    ),
 ]
 
 
 def points_input(command: Callable[..., Any]) -> Callable[..., Any]:
     """Give a command the input options; it receives them as one ``points: PointsInput`` argument.
 
-    The command declares ``points: PointsInput`` (without a default); the seven options appear in its help
+    The command declares ``points: PointsInput`` (without a default); the input options appear in its help
     under "Input", and their values reach it bundled (format + :class:`~geoenc.io.CoordOptions`).
     """
     sig = inspect.signature(command)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,8 +24,8 @@ Label = Annotated[
 ]
 
 
-def summary(metrics: dict) -> str:
-    def fmt(m: dict) -> str:
+def summary(metrics: dict[str, Any]) -> str:
+    def fmt(m: dict[str, Any]) -> str:
         return ", ".join(f"{k}={v:.4f}" for k, v in m.items() if k in ("top1", "top3", "mrr", "r2", "mae", "rmse"))
 
     if "fused" in metrics:

@@ -14,12 +14,24 @@ raise :class:`~geoenc.errors.ParameterError` with the valid range.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import Tensor, nn
 
 from geoenc.errors import ParameterError
+
+#: seeds are 63-bit, what torch's generators take
+MAX_SEED = 2**63 - 1
+#: bytes of float32 output per CPU sub-block: the block's intermediates then stay in the L2 cache
+BLOCK_BYTES = 1 << 20
+MIN_BLOCK_ROWS = 256
+#: points whose per-point inputs (grid digits, residuals …) are prepared at once on the CPU
+PREPARE_ROWS = 1 << 16
+_OUT_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+R = TypeVar("R")
 
 
 class PositionEncoder(nn.Module):
@@ -50,8 +62,100 @@ class PositionEncoder(nn.Module):
         """Output feature dimension D (what the net takes as its input size)."""
         raise NotImplementedError
 
-    def forward(self, lonlat: Tensor) -> Tensor:  # pragma: no cover - abstract
+    def forward(
+        self,
+        lonlat: Tensor,
+        *,
+        dtype: torch.dtype | None = None,
+        out: Tensor | None = None,
+        block_rows: int | None = None,
+    ) -> Tensor:
+        """Encode ``lonlat``: ``(N, 2)`` lon/lat degrees → ``(N, D)`` features on the input's device.
+
+        Args:
+            lonlat: ``(N, 2)`` lon/lat in degrees; integers become float32.
+            dtype: output dtype (default: the input's). Phases are computed from the coordinates as given, so
+                float64 input with ``dtype=torch.float32`` gives float32 features as faithful as float32 allows
+                (the Python API and ``geoenc encode`` do this). float16/bfloat16 are computed in float32 and cast.
+            out: an ``(N, D)`` tensor to write into (inference only; its dtype is the output dtype).
+            block_rows: rows per sub-block without autograd (default: about 1 MB of output per block on the CPU,
+                so that every intermediate stays in cache).
+        """
+        x = as_lonlat(lonlat)
+        if torch.is_autocast_enabled(x.device.type):
+            # the phases must not drop to bfloat16/float16 inside a matrix product: encode in full precision
+            # (the net that follows still runs under autocast)
+            with torch.autocast(x.device.type, enabled=False):
+                return self.forward(x, dtype=dtype, out=out, block_rows=block_rows)
+        if out is not None:
+            dtype = out.dtype
+        dtype = dtype or x.dtype
+        if dtype not in _OUT_DTYPES:
+            raise ParameterError(f"output dtype {dtype} is not supported: use float32, float64, float16 or bfloat16")
+        work = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+        n, dim = x.shape[0], self.embedding_dim
+        if out is not None and (tuple(out.shape) != (n, dim) or out.device != x.device):
+            raise ParameterError(
+                f"out must be an ({n}, {dim}) tensor on {x.device}, got {tuple(out.shape)} on {out.device}"
+            )
+        if self._needs_autograd(x):
+            if out is not None:
+                raise ParameterError("out= cannot be used while autograd records (use torch.no_grad())")
+            res = self._emit(self._prepare(x, work), work, None)
+            return res if res.dtype == dtype else res.to(dtype)
+        dest = out if out is not None and out.dtype == work else torch.empty(n, dim, dtype=work, device=x.device)
+        rows = block_rows or self.block_rows(x.device)
+        if n <= rows:
+            self._emit(self._prepare(x, work), work, dest)
+        else:  # per-point inputs for a chunk of blocks at a time (bounded memory), then block by block
+            chunk = max(rows, PREPARE_ROWS // rows * rows) if x.device.type == "cpu" else n
+            for c in range(0, n, chunk):
+                prep = self._prepare(x[c : c + chunk], work)
+                for i in range(0, min(chunk, n - c), rows):
+                    self._emit(tuple(t[i : i + rows] for t in prep), work, dest[c + i : c + i + rows])
+        if dest.dtype == dtype:
+            return dest
+        if out is None:
+            return dest.to(dtype)
+        return out.copy_(dest)
+
+    def block_rows(self, device: torch.device) -> int:
+        """Rows per sub-block: about ``BLOCK_BYTES`` of output on the CPU (cache-sized), 256 MB on a GPU."""
+        cpu = device.type == "cpu"
+        rows = self.__dict__.get("_block_rows_cpu" if cpu else "_block_rows_gpu")
+        if rows is None:
+            budget = BLOCK_BYTES if cpu else 256 << 20
+            rows = max(MIN_BLOCK_ROWS, budget // (4 * max(1, self.embedding_dim)))
+            self.__dict__["_block_rows_cpu" if cpu else "_block_rows_gpu"] = rows
+        return rows
+
+    # -- what subclasses implement -------------------------------------------------------------------
+    def _prepare(self, lonlat: Tensor, dtype: torch.dtype) -> tuple[Tensor, ...]:
+        """Per-point inputs of :meth:`_emit`, each with N leading rows (sliced into blocks). Default: the input."""
+        return (lonlat,)
+
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        """Features of one block in ``dtype`` (float32 or float64): written into ``out`` when given (no autograd),
+        else returned as a new, differentiable tensor. Both ways must give the same values."""
         raise NotImplementedError
+
+    def _cached(self, name: Any, build: Callable[[], R], *sources: Tensor) -> R:
+        """A constant derived from ``sources`` (e.g. float32 tables on a device), built once per ``name`` (put the
+        device and dtype in it) and rebuilt when a source changes (another tensor, or the same one modified in
+        place, as ``load_state_dict`` does)."""
+        cache = self.__dict__.setdefault("_derived_cache", {})
+        key = tuple((t.data_ptr(), t._version, t.device) for t in sources)
+        hit = cache.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, build())
+            cache[name] = hit
+        value: R = hit[1]
+        return value
+
+    def _needs_autograd(self, lonlat: Tensor) -> bool:
+        return torch.is_grad_enabled() and (
+            lonlat.requires_grad or (self.learnable and any(p.requires_grad for p in self.parameters()))
+        )
 
     def fit(self, lonlat: Tensor, seed: int = 0) -> PositionEncoder:
         """Fit data-dependent state (anchors, extents) from training locations. Default: nothing."""
@@ -128,12 +232,6 @@ def check_int(name: str, value: int, lo: int | None = None, hi: int | None = Non
     check_range(name, value, lo, hi)
 
 
-def check_radii(min_radius: float, max_radius: float) -> None:
-    """Validate the scale range of a multi-scale encoder: ``0 < min_radius < max_radius``."""
-    check_range("max_radius", max_radius, 0.0, None, lo_open=True)
-    check_range("min_radius", min_radius, 0.0, max_radius, lo_open=True, hi_open=True)
-
-
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     """Raise ParameterError unless ``value`` is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
@@ -152,22 +250,6 @@ def geometric_frequencies(frequency_num: int, min_radius: float, max_radius: flo
     else:
         radii = min_radius * (max_radius / min_radius) ** (s / (frequency_num - 1))
     return 1.0 / radii
-
-
-def turns_to_radians(turns: Tensor) -> Tensor:
-    """Angle ``2π·turns`` reduced to [−π, π] (exactly: a float minus its nearest integer is exact).
-
-    Space2Vec's frequencies act on degrees, so its arguments reach ~2·10⁴ radians, where the CPU sine
-    and cosine take a slower path (measured 1.3–2× the cost). Working in turns and dropping whole turns
-    first keeps the result as accurate as the rounded argument allows and the trigonometry fast.
-    ``round`` has a zero gradient, so the gradient is that of ``2π·turns``.
-    """
-    return (turns - torch.round(turns)) * (2.0 * math.pi)
-
-
-def wants_grad(*tensors: Tensor) -> bool:
-    """True when autograd records operations on any of ``tensors`` (then no ``out=`` fast paths)."""
-    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 def cast_like(t: Tensor, like: Tensor) -> Tensor:

@@ -9,7 +9,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, cast_like, check_int, check_range, to_radians, wants_grad
+from geoenc.encoders.base import MAX_SEED, PositionEncoder, check_int, check_range, to_radians
+from geoenc.encoders.phase import LinearPhase
 from geoenc.encoders.registry import register
 from geoenc.errors import ParameterError
 
@@ -18,6 +19,9 @@ _A1, _A2, _A3, _A4 = 1.340264, -0.081106, 0.000893, 0.003796
 _M = math.sqrt(3.0) / 2.0
 #: GeoCLIP's scale factor: (x, y) · SF / 180 puts x in [−1, 1]
 _SF = 66.50336
+#: |y| at the poles: θ = asin(√3/2) = π/3 (a hair more, so that the bound holds after rounding)
+_T = math.pi / 3
+_E_Y = _T * (_A1 + _A2 * _T**2 + _A3 * _T**6 + _A4 * _T**8) * _SF / 180.0 + 1e-9
 
 
 def equal_earth(lonlat: Tensor) -> Tensor:
@@ -49,13 +53,14 @@ class GeoCLIP(PositionEncoder):
         "sigmas": "standard deviations of the frequencies, one per scale (comma separated)",
         "seed": "seed of the random frequencies",
     }
+    freqs: Tensor  # buffer (K·W, 2)
 
     def __init__(
         self, *, frequency_num: int = 256, sigmas: tuple[float, ...] = (1.0, 16.0, 256.0), seed: int = 0
     ) -> None:
         super().__init__()
         check_int("frequency_num", frequency_num, 1, 100_000)
-        check_int("seed", seed, 0, None)
+        check_int("seed", seed, 0, MAX_SEED)
         sigmas = tuple(float(s) for s in sigmas)
         if not 1 <= len(sigmas) <= 16:
             raise ParameterError(f"parameter sigmas={sigmas!r} is not valid: give 1 to 16 values")
@@ -72,18 +77,24 @@ class GeoCLIP(PositionEncoder):
     def embedding_dim(self) -> int:
         return 2 * self.width * self.n_scales
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        e = equal_earth(lonlat)
-        b = cast_like(self.freqs * (2.0 * math.pi), e)  # (K·W, 2)
-        # 2π·B e as two broadcast products (a matrix product with an inner size of 2 is slower)
-        proj = torch.addcmul(e[:, 1:2] * b[:, 1], e[:, 0:1], b[:, 0])  # (N, K·W)
-        n = e.shape[0]
-        if wants_grad(proj):
-            c = torch.cos(proj).view(n, self.n_scales, 1, self.width)
-            s = torch.sin(proj).view(n, self.n_scales, 1, self.width)
-            return torch.cat((c, s), dim=2).reshape(n, -1)
-        out = torch.empty(n, self.n_scales, 2, self.width, dtype=e.dtype, device=e.device)
-        p3 = proj.view(n, self.n_scales, self.width)
-        torch.cos(p3, out=out[:, :, 0])
-        torch.sin(p3, out=out[:, :, 1])
-        return out.view(n, -1)
+    def _table(self) -> LinearPhase:
+        """Exact phases ``B e`` (turns), columns in output order: per scale W cosines then W sines (−¼ turn)."""
+
+        def build() -> LinearPhase:
+            w, k = self.width, self.n_scales
+            freqs = self.freqs.double().cpu().view(k, 1, w, 2).expand(k, 2, w, 2).reshape(-1, 2).T  # (2, 2·K·W)
+            shift = torch.tensor([0.0, -0.25], dtype=torch.float64).repeat_interleave(w).repeat(k)
+            return LinearPhase(freqs, lo=(-1.0, -_E_Y), hi=(1.0, _E_Y), consts=shift[None], bags=[((0, 1), 0)])
+
+        return self._cached("phase_table", build, self.freqs)
+
+    def _prepare(self, lonlat: Tensor, dtype: torch.dtype) -> tuple[Tensor, ...]:
+        e = equal_earth(lonlat.double())
+        if dtype == torch.float64:
+            return (e,)
+        return self._table().split(e, dtype)
+
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        table = self._table()
+        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(prep[0], prep[1], dtype)
+        return torch.cos(ang) if out is None else torch.cos(ang, out=out)

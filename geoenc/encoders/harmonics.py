@@ -20,7 +20,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, cast_like, check_choice, check_int, to_radians, wants_grad
+from geoenc.encoders.base import PositionEncoder, cast_like, check_choice, check_int
+from geoenc.encoders.phase import reduce_turns
 from geoenc.encoders.registry import register
 
 CONVENTIONS = ("orthonormal", "satclip")
@@ -75,6 +76,10 @@ class SphericalHarmonics(PositionEncoder):
         "degree": "number of degrees L (l = 0..L-1), output L² features",
         "convention": "orthonormal (default) or satclip (SatCLIP's released-weights convention)",
     }
+    # buffers: the recurrence tables of _mirrored_tables
+    rec_a: Tensor
+    rec_ab: Tensor
+    rec_d: Tensor
 
     def __init__(self, *, degree: int = 10, convention: str = "orthonormal") -> None:
         super().__init__()
@@ -92,16 +97,22 @@ class SphericalHarmonics(PositionEncoder):
     def embedding_dim(self) -> int:
         return self.degree * self.degree
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        lon, lat = to_radians(lonlat)
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        ll = prep[0].double()
         L = self.degree
-        n = lon.shape[0]
+        n = ll.shape[0]
         c = L - 1  # index of m = 0 on the mirrored order axis
+        lon_deg, lat = ll[:, 0], torch.deg2rad(ll[:, 1])
+        # The recurrence runs in float64 whatever the output dtype: it amplifies the rounding of x = cos θ about l²
+        # times, so in float32 it drifts from the float64 formula by ~1e-5 at L = 20 and ~1e-4 at L = 128.
         if self.convention == "satclip":  # SatCLIP's angles: θ = φ̂ + π/2, ϕ = λ̂ + π
-            x, phi = -torch.sin(lat), lon + math.pi
+            x, s = -torch.sin(lat), torch.cos(lat)  # cos θ, sin θ ≥ 0 (exact at the poles, no square root)
+            lon_deg = lon_deg + 180.0
         else:
-            x, phi = torch.sin(lat), lon
-        s = torch.cos(lat)  # sin θ ≥ 0, exact at the poles (no square root)
+            x, s = torch.sin(lat), torch.cos(lat)
+        # m·ϕ for m = 1…L−1 in turns (m·λ°/360), reduced exactly: |angle| ≤ π
+        m = torch.arange(1, L, device=ll.device, dtype=torch.float64)[:, None]
+        ang = reduce_turns(m * (lon_deg / 360.0))  # (L−1, N)
         # Everything below is laid out (orders, points): each operation then runs along the points,
         # contiguously, instead of along a handful of orders.
         A = cast_like(self.rec_a, x)[:, :, None]
@@ -111,15 +122,13 @@ class SphericalHarmonics(PositionEncoder):
         while powers.shape[0] < L:
             powers = torch.cat((powers, powers * (powers[-1] * s)))
         diag = powers[:L] * cast_like(self.rec_d[c:], x)[:, None]  # (L, N): P̄_m^m with its column factor
-        m = torch.arange(1, L, device=x.device, dtype=x.dtype)[:, None]
-        ang = m * phi  # (L−1, N); |mϕ| < 128·π stays on the fast path of sin/cos
         # trig on the mirrored axis: sin(|m|ϕ) for m < 0, 1 for m = 0, cos(mϕ) for m > 0
         trig = torch.cat((torch.sin(ang).flip(0), torch.ones_like(x)[None], torch.cos(ang)))
         prev2 = prev1 = diag[0:1]  # degree 0 (prev2 unused until l = 2)
-        fast = not wants_grad(x, trig)
-        if fast:  # no autograd: each degree's block goes straight into the output
-            out = torch.empty(L * L, n, dtype=x.dtype, device=x.device)
-            torch.mul(prev1, trig[c : c + 1], out=out[0:1])
+        fast = out is not None
+        if fast:  # no autograd: each degree's block goes straight into an (L², N) block, transposed at the end
+            res = torch.empty(L * L, n, dtype=x.dtype, device=x.device)
+            torch.mul(prev1, trig[c : c + 1], out=res[0:1])
         else:
             blocks = [prev1 * trig[c : c + 1]]
         for l in range(1, L):
@@ -131,8 +140,10 @@ class SphericalHarmonics(PositionEncoder):
             else:
                 row = torch.cat((edge, inner, edge))
             if fast:
-                torch.mul(row, trig[c - l : c + l + 1], out=out[l * l : (l + 1) * (l + 1)])
+                torch.mul(row, trig[c - l : c + l + 1], out=res[l * l : (l + 1) * (l + 1)])
             else:
                 blocks.append(row * trig[c - l : c + l + 1])
             prev2, prev1 = prev1, row
-        return (out if fast else torch.cat(blocks)).T.contiguous()
+        if out is not None:
+            return out.copy_(res.T)  # transposed and cast to the output dtype in one copy
+        return torch.cat(blocks).T.contiguous().to(dtype)

@@ -7,11 +7,19 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, as_lonlat, cast_like, check_int, check_range
+from geoenc.encoders.base import MAX_SEED, PositionEncoder, as_lonlat, check_int, check_range
 from geoenc.encoders.registry import register
 from geoenc.errors import GeoencError
 
 _MIN_EXPONENT = -80.0
+#: smallest allowed σ (degrees, ≈ 11 cm): float64 coordinates then still resolve the kernel to ~1e-7
+MIN_KERNEL_SIZE = 1e-6
+
+
+def split_float(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``x`` (float64) as ``hi + lo``, two float32 tensors: ``hi = float32(x)``, ``lo = float32(x − hi)``."""
+    hi = x.to(torch.float32)
+    return hi, (x - hi.to(torch.float64)).to(torch.float32)
 
 
 @register("rbf")
@@ -33,13 +41,16 @@ class RBF(PositionEncoder):
         "kernel_size": "kernel width sigma in degrees",
         "seed": "seed of the anchor sampling (default: the run's --seed)",
     }
+    # buffers
+    anchors: Tensor  # (M, 2) lon/lat degrees, float64
+    fitted: Tensor  # () bool
 
     def __init__(self, *, num_anchors: int = 200, kernel_size: float = 1.0, seed: int | None = None) -> None:
         super().__init__()
         check_int("num_anchors", num_anchors, 1, 100_000)
-        check_range("kernel_size", kernel_size, 0.0, 1000.0, lo_open=True)
+        check_range("kernel_size", kernel_size, MIN_KERNEL_SIZE, 1000.0)
         if seed is not None:
-            check_int("seed", seed, 0, None)
+            check_int("seed", seed, 0, MAX_SEED)
         self.num_anchors = num_anchors
         self.kernel_size = float(kernel_size)
         self.seed = seed
@@ -72,14 +83,35 @@ class RBF(PositionEncoder):
         self.fitted.fill_(True)
         return self
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        lonlat = as_lonlat(lonlat)
+    def _prepare(self, lonlat: Tensor, dtype: torch.dtype) -> tuple[Tensor, ...]:
         if not bool(self.fitted):
             raise GeoencError("rbf has no anchors yet: call fit(lonlat) on training locations first")
-        a = cast_like(self.anchors, lonlat)
-        dlon = lonlat[:, 0:1] - a[:, 0]  # (N, M)
-        dlat = lonlat[:, 1:2] - a[:, 1]
+        if dtype == torch.float64:
+            return (lonlat.double(),)
+        # float32: coordinates as float32 pairs hi + lo, so that x − a is computed from the float64 values (plain
+        # float32 coordinates carry up to 1e-5° of rounding, which σ = 1° turns into 6e-6 of output error)
+        hi, lo = split_float(lonlat.double())
+        return hi, lo
+
+    def _anchor_parts(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        def build() -> tuple[Tensor, Tensor]:
+            hi, lo = split_float(self.anchors)
+            return hi.to(device).T.contiguous(), lo.to(device).T.contiguous()
+
+        return self._cached(("anchors", device), build, self.anchors)
+
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        if len(prep) == 1:  # float64
+            x, a = prep[0], self.anchors.to(prep[0].device)
+            dlon = x[:, 0:1] - a[:, 0]  # (N, M)
+            dlat = x[:, 1:2] - a[:, 1]
+        else:
+            hi, lo = prep
+            a_hi, a_lo = self._anchor_parts(hi.device)  # (2, M) each
+            dlon = (hi[:, 0:1] - a_hi[0]).add_(lo[:, 0:1] - a_lo[0])
+            dlat = (hi[:, 1:2] - a_hi[1]).add_(lo[:, 1:2] - a_lo[1])
         arg = torch.addcmul(dlat * dlat, dlon, dlon).mul_(-0.5 / self.kernel_size**2)
         # exp(−80) ≈ 2e−35: floor the exponent there so far anchors never produce subnormal floats,
         # which are an order of magnitude slower on the CPU (the features differ by < 1e−34)
-        return torch.exp(arg.clamp_(min=_MIN_EXPONENT))
+        arg = arg.clamp_(min=_MIN_EXPONENT)
+        return torch.exp(arg) if out is None else torch.exp(arg, out=out)

@@ -8,7 +8,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, as_lonlat, cast_like, check_int, check_range
+from geoenc.encoders.base import MAX_SEED, PositionEncoder, check_int, check_range
+from geoenc.encoders.phase import LinearPhase
 from geoenc.encoders.registry import register
 from geoenc.errors import ParameterError
 
@@ -31,6 +32,11 @@ class RFF(PositionEncoder):
         "extent": "lon_min,lon_max,lat_min,lat_max in degrees used to scale inputs to [-1,1]",
         "seed": "seed of omega and b",
     }
+    # buffers (float64)
+    omega: Tensor  # (W, 2)
+    phase: Tensor  # (W,)
+    scale: Tensor  # (2,)
+    centre: Tensor  # (2,)
 
     def __init__(
         self,
@@ -43,7 +49,7 @@ class RFF(PositionEncoder):
         super().__init__()
         check_int("frequency_num", frequency_num, 1, 100_000)
         check_range("kernel_size", kernel_size, 0.0, 1e8, lo_open=True)
-        check_int("seed", seed, 0, None)
+        check_int("seed", seed, 0, MAX_SEED)
         extent = tuple(float(e) for e in extent)
         if (
             len(extent) != 4
@@ -60,7 +66,7 @@ class RFF(PositionEncoder):
         phase = torch.rand(frequency_num, generator=gen, dtype=torch.float64) * (2 * math.pi)
         lo = torch.tensor([extent[0], extent[2]], dtype=torch.float64)
         hi = torch.tensor([extent[1], extent[3]], dtype=torch.float64)
-        # x̃ = (x − centre) · 2/(hi − lo): fold the scaling into ω and b once.
+        # x̃ = (x − centre) · 2/(hi − lo)
         scale = 2.0 / (hi - lo)
         centre = (hi + lo) / 2.0
         self.register_buffer("omega", omega)
@@ -73,10 +79,38 @@ class RFF(PositionEncoder):
     def embedding_dim(self) -> int:
         return self.width
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        lonlat = as_lonlat(lonlat)
-        w = (self.omega * self.scale).T  # (2, W): ω applied to the scaled input, folded in once
-        b = self.phase - self.centre @ w
-        # arguments stay small (|ωᵀx̃ + b| of a few tens) at sensible κ: no turn reduction needed
-        proj = torch.addmm(cast_like(b, lonlat), lonlat, cast_like(w, lonlat))
-        return torch.cos(proj) * math.sqrt(2.0 / self.width)
+    def _scaled(self, lonlat: Tensor) -> Tensor:
+        """``x̃``: ``(N, 2)`` float64 (a transposed view), the coordinates min-max scaled by the extent (−1…1 in it)."""
+        c = lonlat.t().double()  # (2, N): long vectorised loops
+        return ((c - self.centre.double()[:, None]) * self.scale.double()[:, None]).t()
+
+    def _table(self) -> LinearPhase:
+        """Exact phases ``ωᵀx̃ + b`` (in turns: ω/2π, b/2π), for x̃ over the whole globe; rebuilt with the buffers."""
+
+        def build() -> LinearPhase:
+            centre, scale = self.centre.double().cpu(), self.scale.double().cpu()
+            lo = (torch.tensor([-180.0, -90.0], dtype=torch.float64) - centre) * scale
+            hi = (torch.tensor([180.0, 90.0], dtype=torch.float64) - centre) * scale
+            return LinearPhase(
+                self.omega.double().cpu().T / (2 * math.pi),
+                lo=lo.tolist(),
+                hi=hi.tolist(),
+                consts=(self.phase.double().cpu() / (2 * math.pi))[None],
+                bags=[((0, 1), 0)],
+            )
+
+        return self._cached("phase_table", build, self.omega, self.phase, self.centre, self.scale)
+
+    def _prepare(self, lonlat: Tensor, dtype: torch.dtype) -> tuple[Tensor, ...]:
+        xt = self._scaled(lonlat)
+        if dtype == torch.float64:
+            return (xt,)
+        return self._table().split(xt, dtype)
+
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        table = self._table()
+        ang = table.phases64(prep[0]) if len(prep) == 1 else table.from_split(prep[0], prep[1], dtype)
+        amp = math.sqrt(2.0 / self.width)
+        if out is None:
+            return torch.cos(ang) * amp
+        return torch.cos(ang, out=out).mul_(amp)

@@ -13,59 +13,61 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import (
-    PositionEncoder,
-    cast_like,
-    check_int,
-    check_radii,
-    geometric_frequencies,
-    split_lonlat,
-    wants_grad,
-)
+from geoenc.encoders.base import PositionEncoder, check_int, check_range, geometric_frequencies
+from geoenc.encoders.phase import LinearPhase
 from geoenc.encoders.registry import register
 
+#: smallest allowed min_radius (radians, ≈ 6 mm on the Earth): finer scales put the phase beyond 10⁹ turns,
+#: where even the float64 formula has no fractional digit left to be faithful to
+MIN_RADIUS = 1e-9
 
-def _assemble(parts: list[tuple[Tensor, Tensor | None]], like: Tensor) -> Tensor:
-    """Concatenate blocks ``a`` or ``a * b`` (each (N, S)) along the features.
+#: phase groups: (coordinate, shift) with coordinate 0 = longitude, 1 = latitude; the shift −¼ turn turns the cosine
+#: into a sine (cos(θ − π/2) = sin θ), applied exactly inside the phase
+LAT, LAT_S, LON, LON_S = (1, 0), (1, 1), (0, 0), (0, 1)  # cos φ_s, sin φ_s, cos λ_s, sin λ_s
+#: the single-scale factors, columns of the (N, 3) block: cos φ̂, cos λ̂, sin λ̂
+COS_LAT1, COS_LON1, SIN_LON1 = 0, 1, 2
 
-    Without autograd the products are written straight into the output (no intermediate tensors and
-    no final copy); with autograd it is a plain ``torch.cat``.
-    """
-    tensors = [t for ab in parts for t in ab if t is not None]
-    if wants_grad(*tensors):
-        return torch.cat([a if b is None else a * b for a, b in parts], dim=1)
-    n, s = parts[0][0].shape[0], parts[0][0].shape[1]
-    out = torch.empty(n, len(parts) * s, dtype=like.dtype, device=like.device)
-    for k, (a, b) in enumerate(parts):
-        dst = out[:, k * s : (k + 1) * s]
-        if b is None:
-            dst.copy_(a)
-        else:
-            torch.mul(a, b, out=dst)
-    return out
+
+def _single_angles(device: torch.device) -> tuple[Tensor, Tensor]:
+    """(φ°, λ°, λ°) × to_rad + shift = (φ̂, λ̂, λ̂ − π/2), as (3, 1) columns."""
+    to_rad = torch.full((3, 1), math.pi / 180.0, dtype=torch.float64, device=device)
+    return torch.tensor([[0.0], [0.0], [-math.pi / 2]], dtype=torch.float64, device=device), to_rad
 
 
 class _Sphere2Vec(PositionEncoder):
-    """Shared parameters and the per-scale sin/cos of latitude and longitude."""
+    """Shared parameters, the exact per-scale phases and the assembly of the output blocks.
+
+    ``groups`` lists the per-scale cosine blocks computed, in order, each ``(coordinate, shift)``; one embedding
+    bag gives their exact phases and one cosine call their values, written straight into the output when the
+    groups are the output's blocks. ``factors`` then multiplies output block ``t`` in place by the single-scale
+    value in column ``f`` (``(t, f)`` pairs) or by another output block (``(t, ("o", u))``).
+    """
 
     n_terms = 1
     max_frequency_num = 1024
+    groups: ClassVar[tuple[tuple[int, int], ...]] = ()
+    factors: ClassVar[tuple[tuple[int, int | tuple[str, int]], ...]] = ()
+    uses_single: ClassVar[bool] = False
     param_docs: ClassVar[dict[str, str]] = {
         "frequency_num": "number of scales S",
-        "min_radius": "smallest scale r_min in radians (largest frequency 1/r_min)",
+        "min_radius": "smallest scale r_min in radians (largest frequency 1/r_min), at least 1e-9",
         "max_radius": "largest scale r_max in radians",
     }
 
     def __init__(self, *, frequency_num: int = 32, min_radius: float = 0.001, max_radius: float = 1.0) -> None:
         super().__init__()
         check_int("frequency_num", frequency_num, 1, self.max_frequency_num)
-        check_radii(min_radius, max_radius)
+        check_range("max_radius", max_radius, 0.0, None, lo_open=True)
+        check_range("min_radius", min_radius, MIN_RADIUS, max_radius, hi_open=True)
         self.frequency_num = frequency_num
-        # f_s·φ̂ = (f_s·π/180)·φ°: frequencies in radians per degree
-        self.register_buffer(
-            "freqs_deg",
-            geometric_frequencies(frequency_num, min_radius, max_radius) * (math.pi / 180),
-            persistent=False,
+        # φ_s = f_s·φ̂ = (f_s/360)·φ° turns: frequencies in turns per degree, for longitude and latitude
+        turns = geometric_frequencies(frequency_num, min_radius, max_radius) / 360.0
+        self.phase_table = LinearPhase(
+            torch.stack((turns, turns)),
+            lo=(-180.0, -90.0),
+            hi=(180.0, 90.0),
+            consts=torch.tensor([[0.0], [-0.25]], dtype=torch.float64).expand(2, frequency_num),
+            bags=[((coord,), shift) for coord, shift in self.groups],
         )
         self._remember(frequency_num=frequency_num, min_radius=float(min_radius), max_radius=float(max_radius))
 
@@ -73,16 +75,37 @@ class _Sphere2Vec(PositionEncoder):
     def embedding_dim(self) -> int:
         return self.n_terms * self.frequency_num
 
-    def _scaled(self, lonlat: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
-        """``lon, lat`` (radians, (N,)) and ``sin φ_s, cos φ_s, sin λ_s, cos λ_s`` ((N, S) each)."""
-        lon_deg, lat_deg = split_lonlat(lonlat)
-        f = cast_like(self.freqs_deg, lon_deg)
-        s = self.frequency_num
-        # one sin and one cos call over both coordinates (arguments up to π/r_min: a few thousand
-        # radians at the defaults, where the CPU sine is still on its fast path)
-        ang = torch.cat((lat_deg[:, None] * f, lon_deg[:, None] * f), dim=1)  # (N, 2S)
-        sn, cs = torch.sin(ang), torch.cos(ang)
-        return torch.deg2rad(lon_deg), torch.deg2rad(lat_deg), sn[:, :s], cs[:, :s], sn[:, s:], cs[:, s:]
+    def _prepare(self, lonlat: Tensor, dtype: torch.dtype) -> tuple[Tensor, ...]:
+        if self.uses_single:
+            # cos φ̂, cos λ̂, sin λ̂ = cos(λ̂ − π/2): angles in float64, one cosine in the output dtype (|angle| ≤ 2π)
+            shift, to_rad = self._cached(("single", lonlat.device), lambda: _single_angles(lonlat.device))
+            c = lonlat.t().to(torch.float64, memory_format=torch.contiguous_format)  # (2, N): long vectorised loops
+            single = torch.cos(torch.addcmul(shift, c[[1, 0, 0]], to_rad).to(dtype)).t()  # (N, 3) view
+        else:
+            single = lonlat.new_empty(lonlat.shape[0], 0, dtype=dtype)
+        if dtype == torch.float64:
+            return lonlat.double(), single
+        k, r = self.phase_table.split(lonlat, dtype)
+        return k, r, single
+
+    def _phases(self, prep: tuple[Tensor, ...], dtype: torch.dtype, groups: slice = slice(None)) -> Tensor:
+        if len(prep) == 2:  # float64: the direct formula
+            return self.phase_table.phases64(prep[0], groups)
+        return self.phase_table.from_split(prep[0], prep[1], dtype, groups)
+
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        single, s = prep[-1], self.frequency_num
+        ang = self._phases(prep, dtype)
+        if out is None:  # differentiable: the same values, out of place
+            blocks = list(torch.split(torch.cos(ang), s, dim=1))
+            for t, f in self.factors:
+                blocks[t] = blocks[t] * (blocks[f[1]] if isinstance(f, tuple) else single[:, f : f + 1])
+            return torch.cat(blocks, dim=1)
+        torch.cos(ang, out=out)
+        for t, f in self.factors:
+            other = out[:, f[1] * s : (f[1] + 1) * s] if isinstance(f, tuple) else single[:, f : f + 1]
+            out[:, t * s : (t + 1) * s].mul_(other)
+        return out
 
 
 @register("sphereC")
@@ -93,9 +116,19 @@ class SphereC(_Sphere2Vec):
     summary = "Sphere2Vec-sphereC: multi-scale xyz-like terms (Mai et al. 2023)"
     n_terms = 3
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        _, _, sp, cp, sl, cl = self._scaled(lonlat)
-        return _assemble([(sp, None), (cp, cl), (cp, sl)], sp)
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        # [sin φ_s, cos φ_s, cos φ_s] straight into the output, then blocks 2-3 × [cos λ_s, sin λ_s]
+        s = self.frequency_num
+        lat = self._phases(prep, dtype, slice(0, 3))
+        lon = torch.cos(self._phases(prep, dtype, slice(3, 5)))
+        if out is None:
+            lat = torch.cos(lat)
+            return torch.cat((lat[:, :s], lat[:, s:] * lon), dim=1)
+        torch.cos(lat, out=out)
+        out[:, s:].mul_(lon)
+        return out
+
+    groups = (LAT_S, LAT, LAT, LON, LON_S)
 
 
 @register("sphereC+")
@@ -105,18 +138,12 @@ class SphereCPlus(_Sphere2Vec):
     dim_formula = "6·S"
     summary = "Sphere2Vec-sphereC+: sphereC plus the per-scale sin/cos of lat and lon"
     n_terms = 6
-
-    def forward(self, lonlat: Tensor) -> Tensor:
-        _, _, sp, cp, sl, cl = self._scaled(lonlat)
-        return _assemble([(sp, None), (cp, None), (sl, None), (cl, None), (cp, cl), (cp, sl)], sp)
+    groups = (LAT_S, LAT, LON_S, LON, LAT, LAT)
+    factors = ((4, ("o", 3)), (5, ("o", 2)))
 
 
-def _sphere_m_parts(lonlat: Tensor, enc: _Sphere2Vec) -> list[tuple[Tensor, Tensor | None]]:
-    """sphereM's five blocks, then the three extra blocks of sphereM+."""
-    lon, lat, sp, cp, sl, cl = enc._scaled(lonlat)
-    single = torch.stack((torch.cos(lat), torch.cos(lon), torch.sin(lon)), dim=1)
-    cos_lat, cos_lon, sin_lon = single[:, 0:1], single[:, 1:2], single[:, 2:3]
-    return [(sp, None), (cp, cos_lon), (cl, cos_lat), (cp, sin_lon), (sl, cos_lat), (cp, None), (sl, None), (cl, None)]
+_SPHERE_M_GROUPS = (LAT_S, LAT, LON, LAT, LON_S)
+_SPHERE_M_FACTORS = ((1, COS_LON1), (2, COS_LAT1), (3, SIN_LON1), (4, COS_LAT1))
 
 
 @register("sphereM")
@@ -129,10 +156,9 @@ class SphereM(_Sphere2Vec):
     dim_formula = "5·S"
     summary = "Sphere2Vec-sphereM: multi-scale terms mixed with single-scale ones (Mai et al. 2023)"
     n_terms = 5
-
-    def forward(self, lonlat: Tensor) -> Tensor:
-        parts = _sphere_m_parts(lonlat, self)[:5]
-        return _assemble(parts, parts[0][0])
+    groups = _SPHERE_M_GROUPS
+    factors = _SPHERE_M_FACTORS
+    uses_single = True
 
 
 @register("sphereM+")
@@ -146,10 +172,9 @@ class SphereMPlus(_Sphere2Vec):
     dim_formula = "8·S"
     summary = "Sphere2Vec-sphereM+: sphereM plus per-scale cos lat, sin/cos lon"
     n_terms = 8
-
-    def forward(self, lonlat: Tensor) -> Tensor:
-        parts = _sphere_m_parts(lonlat, self)
-        return _assemble(parts, parts[0][0])
+    groups = (*_SPHERE_M_GROUPS, LAT, LON_S, LON)
+    factors = _SPHERE_M_FACTORS
+    uses_single = True
 
 
 @register("dfs")
@@ -163,21 +188,20 @@ class DFS(_Sphere2Vec):
     dim_formula = "4·S² + 4·S"
     summary = "double Fourier sphere: all lat×lon scale cross products plus per-scale terms"
     max_frequency_num = 128
+    groups = (LAT, LAT_S, LON, LON_S)  # the per-scale tail, in its output order
 
     @property
     def embedding_dim(self) -> int:
         s = self.frequency_num
         return 4 * s * s + 4 * s
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        _, _, sp, cp, sl, cl = self._scaled(lonlat)
-        n, s = sp.shape
-        a = torch.stack((cp, sp), dim=1)[:, :, :, None, None]  # (N, 2, S, 1, 1)
-        b = torch.stack((cl, sl), dim=1)[:, None, None, :, :]  # (N, 1, 1, 2, S)
-        if wants_grad(a, b):
-            return torch.cat(((a * b).reshape(n, -1), cp, sp, cl, sl), dim=1)
-        # no autograd: write both parts straight into the (large) output, no intermediate copy
-        out = torch.empty(n, self.embedding_dim, dtype=sp.dtype, device=sp.device)
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        n, s = prep[0].shape[0], self.frequency_num
+        c = torch.cos(self._phases(prep, dtype)).view(n, 4, s)  # cos φ_s, sin φ_s, cos λ_s, sin λ_s
+        a = c[:, 0:2, :, None, None]  # (N, 2, S, 1, 1): cos φ_n, sin φ_n
+        b = c[:, None, None, 2:4, :]  # (N, 1, 1, 2, S): cos λ_m, sin λ_m
+        if out is None:
+            return torch.cat(((a * b).reshape(n, -1), c.reshape(n, -1)), dim=1)
         torch.mul(a, b, out=out[:, : 4 * s * s].view(n, 2, s, 2, s))
-        torch.stack((cp, sp, cl, sl), dim=1, out=out[:, 4 * s * s :].view(n, 4, s))
+        out[:, 4 * s * s :].copy_(c.reshape(n, -1))
         return out

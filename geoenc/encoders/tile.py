@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from geoenc.encoders.base import PositionEncoder, check_int, check_range, split_lonlat
+from geoenc.encoders.base import MAX_SEED, PositionEncoder, as_lonlat, check_int, check_range
 from geoenc.encoders.registry import register
 from geoenc.errors import ParameterError
 
@@ -42,7 +42,7 @@ class Tile(PositionEncoder):
         super().__init__()
         check_range("cell_size", cell_size, 0.0, 180.0, lo_open=True)
         check_int("dim", dim, 1, 4096)
-        check_int("seed", seed, 0, None)
+        check_int("seed", seed, 0, MAX_SEED)
         self.cell_size = float(cell_size)
         self.n_cols = math.ceil(360.0 / self.cell_size - 1e-9)
         self.n_rows = math.ceil(180.0 / self.cell_size - 1e-9)
@@ -63,17 +63,27 @@ class Tile(PositionEncoder):
 
     def cell_index(self, lonlat: Tensor) -> Tensor:
         """Flat cell index ``column * rows + row`` of every point (``(N,)`` int64)."""
-        lon, lat = split_lonlat(lonlat)
-        lon = lon.detach().double()
-        lat = lat.detach().double()
-        col = torch.floor(torch.remainder(lon + 180.0, 360.0) / self.cell_size).long()
-        row = torch.floor((lat + 90.0) / self.cell_size).long()
-        col = col.clamp_(0, self.n_cols - 1)
-        row = row.clamp_(0, self.n_rows - 1)
-        return col * self.n_rows + row
+        lonlat = as_lonlat(lonlat)
+        c = lonlat.detach().t().double() + self._origin(lonlat.device)  # (2, N): λ + 180, φ + 90
+        c[0].remainder_(360.0)
+        c = c.div_(self.cell_size).floor_()
+        c[0].clamp_(0, self.n_cols - 1)
+        c[1].clamp_(0, self.n_rows - 1)
+        return torch.addcmul(c[1], c[0], self._rows_t(lonlat.device)).long()
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        idx = self.cell_index(lonlat).to(self.table.device)
-        out = nn.functional.embedding(idx, self.table)
-        dtype = lonlat.dtype if torch.is_floating_point(lonlat) else torch.get_default_dtype()
-        return out.to(device=lonlat.device, dtype=dtype)
+    def _origin(self, device: torch.device) -> Tensor:
+        return self._cached(
+            ("origin", device), lambda: torch.tensor([[180.0], [90.0]], dtype=torch.float64, device=device)
+        )
+
+    def _rows_t(self, device: torch.device) -> Tensor:
+        return self._cached(
+            ("rows", device), lambda: torch.tensor(float(self.n_rows), dtype=torch.float64, device=device)
+        )
+
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        idx = self.cell_index(prep[0]).to(self.table.device)
+        if out is not None and out.dtype == self.table.dtype and out.device == self.table.device:
+            return torch.index_select(self.table, 0, idx, out=out)
+        rows = nn.functional.embedding(idx, self.table).to(device=prep[0].device, dtype=dtype)
+        return rows if out is None else out.copy_(rows)

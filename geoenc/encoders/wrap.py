@@ -7,10 +7,20 @@ import math
 import torch
 from torch import Tensor
 
-from geoenc.encoders.base import PositionEncoder, as_lonlat, wants_grad
+from geoenc.encoders.base import PositionEncoder
 from geoenc.encoders.registry import register
 
-_SCALE = (math.pi / 180.0, math.pi / 90.0)
+
+def _angles(device: torch.device, dtype: torch.dtype, out_dtype: torch.dtype, rows: int) -> tuple[Tensor, Tensor]:
+    """(λ°, φ°) @ scale + shift = (λ̂ − π/2, λ̂, 2φ̂ − π/2, 2φ̂): one cosine gives sin λ̂, cos λ̂, sin 2φ̂, cos 2φ̂.
+
+    The shift is kept as a full ``(rows, 4)`` block: adding a contiguous block is several times cheaper than
+    broadcasting four values, which matters at a training step's batch size.
+    """
+    k = math.pi / 180.0
+    scale = torch.tensor([[k, k, 0.0, 0.0], [0.0, 0.0, 2 * k, 2 * k]], dtype=dtype, device=device)
+    shift = torch.tensor([-math.pi / 2, 0.0, -math.pi / 2, 0.0], dtype=out_dtype, device=device)
+    return scale, shift.expand(rows, 4).contiguous()
 
 
 @register("wrap")
@@ -33,15 +43,23 @@ class Wrap(PositionEncoder):
     def embedding_dim(self) -> int:
         return 4
 
-    def forward(self, lonlat: Tensor) -> Tensor:
-        lonlat = as_lonlat(lonlat)
-        ang = lonlat * lonlat.new_tensor(_SCALE)  # (π λ/180, π φ/90)
-        if wants_grad(ang):
-            return torch.stack((torch.sin(ang), torch.cos(ang)), dim=2).view(-1, 4)
-        out = torch.empty(ang.shape[0], 2, 2, dtype=ang.dtype, device=ang.device)
-        torch.sin(ang, out=out[:, :, 0])
-        torch.cos(ang, out=out[:, :, 1])
-        return out.view(-1, 4)
+    def _emit(self, prep: tuple[Tensor, ...], dtype: torch.dtype, out: Tensor | None) -> Tensor:
+        x = prep[0]
+        n = x.shape[0]
+        consts = self.__dict__.setdefault("_angle_cache", {})  # constants only: nothing to invalidate
+        key = (x.device, x.dtype, dtype)
+        hit = consts.get(key)
+        if hit is None or hit[1].shape[0] < n:
+            hit = consts[key] = _angles(x.device, x.dtype, dtype, max(n, 4096))
+        scale, shift = hit
+        # angles in the input's precision (float64 stays float64), shift and cosine in the output dtype (|·| ≤ 2π)
+        if out is None:
+            return torch.cos(torch.mm(x, scale).to(dtype) + shift[:n])
+        if x.dtype == dtype:
+            torch.mm(x, scale, out=out)
+        else:
+            out.copy_(torch.mm(x, scale))
+        return torch.cos(out.add_(shift[:n]), out=out)
 
 
 @register("wrap_ffn")

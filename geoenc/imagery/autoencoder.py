@@ -35,6 +35,10 @@ def default_depth(size: int) -> int:
 
 
 class ConvAutoencoder(nn.Module):
+    # buffers: per-band normalisation of raw chips
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, bands: int, size: int, latent: int = 64, width: int = 16, depth: int | None = None) -> None:
         super().__init__()
         self.bands, self.size, self.latent, self.width = int(bands), int(size), int(latent), int(width)
@@ -72,11 +76,13 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, x: Tensor) -> Tensor:
         """Standardised chips → latent ``(N, latent)``."""
-        return self.encoder(x)
+        z: Tensor = self.encoder(x)
+        return z
 
     def decode(self, z: Tensor) -> Tensor:
         h = self.project(z).view(z.shape[0], self._last, self.inner, self.inner)
-        return self.decoder(h)
+        out: Tensor = self.decoder(h)
+        return out
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         z = self.encode(x)
@@ -93,18 +99,18 @@ def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return se / n
 
 
-def is_autoencoder_dir(path: str | os.PathLike | None) -> bool:
+def is_autoencoder_dir(path: str | os.PathLike[str] | None) -> bool:
     """True when ``path`` is a model directory whose config.json says ``kind: autoencoder``."""
     if path is None:
         return False
     cfg = Path(path) / "config.json"
     try:
-        return json.loads(cfg.read_text()).get("kind") == KIND
+        return bool(json.loads(cfg.read_text()).get("kind") == KIND)
     except (OSError, ValueError, AttributeError):
         return False
 
 
-def read_autoencoder_config(path: str | os.PathLike) -> dict[str, Any]:
+def read_autoencoder_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     from geoenc.models.checkpoint import CONFIG, FORMAT_VERSION
 
     d = Path(path)
@@ -127,7 +133,9 @@ def read_autoencoder_config(path: str | os.PathLike) -> dict[str, Any]:
     return cfg
 
 
-def load_autoencoder(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[ConvAutoencoder, dict]:
+def load_autoencoder(
+    path: str | os.PathLike[str], device: str | torch.device = "cpu"
+) -> tuple[ConvAutoencoder, dict[str, Any]]:
     """Load an autoencoder directory (weights checked against the SHA-256 in config.json)."""
     from geoenc.models.checkpoint import WEIGHTS, load_weights
 

@@ -22,11 +22,16 @@ class AutoencoderEmbedder:
     """An autoencoder directory and a raster, opened once: ``embedder(lon, lat) → (latent, recon_error)``."""
 
     def __init__(
-        self, ae_dir: str | os.PathLike, raster: str | os.PathLike, *, device: str = "auto", batch_size: int = 512
+        self,
+        ae_dir: str | os.PathLike[str],
+        raster: str | os.PathLike[str],
+        *,
+        device: str = "auto",
+        batch_size: int = 512,
     ) -> None:
         self.device = resolve_device(device)
         self.model, self.config = load_autoencoder(ae_dir, self.device)
-        self.ae_dir = str(ae_dir)
+        self.ae_dir = os.fspath(ae_dir)
         self.batch_size = int(batch_size)
         bands = self.config["bands"]
         try:
@@ -47,7 +52,7 @@ class AutoencoderEmbedder:
     def __enter__(self) -> AutoencoderEmbedder:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @torch.no_grad()
@@ -76,7 +81,12 @@ class AutoencoderEmbedder:
 
 
 def embed_points_with_autoencoder(
-    ae_dir: str | os.PathLike, raster: str | os.PathLike, points: Any, *, device: str = "auto", batch_size: int = 512
+    ae_dir: str | os.PathLike[str],
+    raster: str | os.PathLike[str],
+    points: Any,
+    *,
+    device: str = "auto",
+    batch_size: int = 512,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Latent embeddings ``(N, latent)`` float32 and reconstruction errors ``(N,)`` of the chips at ``points``.
 
@@ -88,7 +98,7 @@ def embed_points_with_autoencoder(
     elif isinstance(points, (str, os.PathLike)):
         from geoenc.io import read_points
 
-        p = read_points(points)
+        p = read_points(os.fspath(points))  # read_points takes str or pathlib.Path, not any os.PathLike
         lon, lat = p.lon, p.lat
     else:
         arr = np.asarray(points, np.float64)

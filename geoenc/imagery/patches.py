@@ -40,7 +40,7 @@ class Patches:
     index: np.ndarray
     row0: np.ndarray
     col0: np.ndarray
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def extract_patches(
@@ -58,7 +58,7 @@ def extract_patches(
     ``skip_outside``, which drops them (``Patches.index`` says which points were kept).
     """
     own = not isinstance(raster, ChipReader)
-    reader = ChipReader(raster, size, bands) if own else raster
+    reader = raster if isinstance(raster, ChipReader) else ChipReader(raster, size, bands)
     try:
         lon = np.asarray(lon, np.float64).reshape(-1)
         lat = np.asarray(lat, np.float64).reshape(-1)
@@ -76,7 +76,7 @@ def extract_patches(
             reader.close()
 
 
-def read_patches(path: str | Path) -> tuple[np.ndarray, dict]:
+def read_patches(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
     """Read back a patches file: chips ``(N, bands, size, size)`` float32 and its ``geoenc`` metadata."""
     import json
 

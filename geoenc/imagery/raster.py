@@ -13,14 +13,19 @@ other edge. Imports neither torch nor typer.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from geoenc.errors import InputError, ParameterError, UsageError
+
+if TYPE_CHECKING:
+    from rasterio.crs import CRS
 
 #: rasters whose selected bands fit in this many bytes (as float32) are read once into memory
 MAX_IN_MEMORY_BYTES = 1 << 30
@@ -66,7 +71,7 @@ class ChipReader:
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | os.PathLike[str],
         size: int = 32,
         bands: str | Sequence[int] | None = None,
         *,
@@ -75,7 +80,7 @@ class ChipReader:
         import rasterio
         from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
-        self.path = str(path)
+        self.path = os.fspath(path)  # not str(): that of an os.PathLike other than a Path is its repr
         if not Path(self.path).exists():
             raise InputError(f"raster {self.path!r} does not exist")
         try:
@@ -93,7 +98,7 @@ class ChipReader:
             self.ds.close()
             raise
 
-    def _check(self, size: int, bands, max_memory: int) -> None:
+    def _check(self, size: int, bands: str | Sequence[int] | None, max_memory: int) -> None:
         ds = self.ds
         if ds.crs is None:
             raise InputError(f"raster {self.path!r} has no CRS: assign one first (e.g. gdal_edit.py -a_srs EPSG:4326)")
@@ -138,7 +143,7 @@ class ChipReader:
     def __enter__(self) -> ChipReader:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- geometry ------------------------------------------------------------------------------------
@@ -176,11 +181,18 @@ class ChipReader:
     # -- reading -------------------------------------------------------------------------------------
     def _read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """Bands × rows × cols float32 of a window inside the raster, NaN where masked."""
+        import rasterio
         from rasterio.windows import Window
 
         w = Window(c0, r0, c1 - c0, r1 - r0)
-        data = self.ds.read(self.bands, window=w, out_dtype="float32")
-        mask = self.ds.read_masks(self.bands, window=w)
+        try:
+            data: np.ndarray = self.ds.read(self.bands, window=w, out_dtype="float32")
+            mask = self.ds.read_masks(self.bands, window=w)
+        except rasterio.errors.RasterioError as exc:
+            raise InputError(
+                f"cannot read raster {self.path!r} at rows {r0}–{r1}, columns {c0}–{c1} ({exc}): is the file "
+                "complete (a truncated or damaged GeoTIFF)?"
+            ) from None
         data[mask == 0] = np.nan
         return data
 
@@ -198,21 +210,23 @@ class ChipReader:
             if self.wrap:
                 cc = np.mod(cc, self.width)
             if self._data is not None:
-                out[i : i + batch] = self._gather(rr, cc)
+                out[i : i + batch] = self._gather(self._data, rr, cc)
             else:
                 for k in range(rr.shape[0]):
                     out[i + k] = self._window_chip(rr[k], cc[k])
         return out
 
-    def _gather(self, rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+    def _gather(self, data: np.ndarray, rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
+        """Chips gathered from ``data``, the raster's bands held in memory."""
         vr = (rr >= 0) & (rr < self.height)
         vc = (cc >= 0) & (cc < self.width)
         rci = np.clip(rr, 0, self.height - 1)
         cci = np.clip(cc, 0, self.width - 1)
         # (bands, n, s, s) → (n, bands, s, s)
-        block = self._data[:, rci[:, :, None], cci[:, None, :]].transpose(1, 0, 2, 3)
+        block = data[:, rci[:, :, None], cci[:, None, :]].transpose(1, 0, 2, 3)
         valid = (vr[:, :, None] & vc[:, None, :])[:, None]
-        return np.where(valid, block, np.float32(np.nan))
+        chips: np.ndarray = np.where(valid, block, np.float32(np.nan))
+        return chips
 
     def _window_chip(self, rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
         s = self.size
@@ -240,7 +254,7 @@ class ChipReader:
         n = row0.shape[0]
         return np.column_stack([np.full(n, t.a), np.full(n, t.b), c, np.full(n, t.d), np.full(n, t.e), f])
 
-    def raster_info(self) -> dict:
+    def raster_info(self) -> dict[str, Any]:
         t = self.transform
         return {
             "raster": self.path,
@@ -253,7 +267,7 @@ class ChipReader:
         }
 
 
-def _is_lonlat(crs) -> bool:
+def _is_lonlat(crs: CRS) -> bool:
     """True for a geographic CRS whose axes we can use as lon/lat degrees directly (WGS84 and kin)."""
     if not crs.is_geographic:
         return False
@@ -266,11 +280,13 @@ def valid_fraction(chips: np.ndarray) -> np.ndarray:
     if chips.shape[0] == 0:
         return np.zeros(0, np.float32)
     ok = np.isfinite(chips).all(axis=1)
-    return ok.reshape(ok.shape[0], -1).mean(axis=1).astype(np.float32)
+    fraction: np.ndarray = ok.reshape(ok.shape[0], -1).mean(axis=1).astype(np.float32)
+    return fraction
 
 
 def outside_message(count: int, total: int, first_row: int, lon: float, lat: float, raster: str) -> str:
+    """The one-line error for points outside a raster; ``first_row`` is 0-based, shown 1-based like every row."""
     return (
-        f"{count:,} of {total:,} points lie outside raster {raster!r} (first: row {first_row}, "
+        f"{count:,} of {total:,} points lie outside raster {raster!r} (first: row {first_row + 1}, "
         f"lon {lon:.6g}, lat {lat:.6g}): pass --skip-outside to drop them"
     )

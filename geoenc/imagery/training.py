@@ -47,9 +47,21 @@ class AutoencoderConfig:
     patience: int | None = None
 
     def check(self) -> None:
-        for name in ("size", "latent", "width", "samples", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ParameterError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        for name, hi in (
+            ("size", 4096),
+            ("latent", 65_536),
+            ("width", 4096),
+            ("samples", 100_000_000),
+            ("epochs", 1_000_000),
+            ("batch_size", 1 << 20),
+            ("seed", 2**63 - 1),
+        ):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not (0 if name == "seed" else 1) <= v <= hi:
+                raise ParameterError(
+                    f"--{name.replace('_', '-')} must be an integer in "
+                    f"[{0 if name == 'seed' else 1}, {hi:,}], got {v!r}"
+                )
         check_number(self, "lr", lo=0.0, lo_open=True, hi=1e3)
         check_number(self, "weight_decay", lo=0.0, hi=1e3)
         check_number(self, "val_fraction", lo=0.0, lo_open=True, hi=1.0, hi_open=True)
@@ -100,8 +112,8 @@ def _band_stats(chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @torch.no_grad()
 def _evaluate(
-    model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tensor, device, batch: int = 512
-) -> dict[str, float]:
+    model: ConvAutoencoder, raw: torch.Tensor, mean_image: torch.Tensor, device: torch.device, batch: int = 512
+) -> dict[str, Any]:
     std = model.std.to(device)
     se = torch.zeros(model.bands, dtype=torch.float64)
     se_base = torch.zeros(model.bands, dtype=torch.float64)
@@ -133,6 +145,8 @@ def _evaluate(
 class AutoencoderTask(Task):
     """Reconstruct standardised chips; the loss counts valid pixels only; random horizontal flips."""
 
+    model: ConvAutoencoder
+
     def __init__(
         self,
         model: ConvAutoencoder,
@@ -150,7 +164,9 @@ class AutoencoderTask(Task):
         )
         self.n_train = int(train_raw.shape[0])
 
-    def step(self, module: torch.nn.Module, idx: torch.Tensor, seeds: Seeds) -> tuple[torch.Tensor, dict]:
+    def step(
+        self, module: torch.nn.Module, idx: torch.Tensor, seeds: Seeds
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         batch = self.train_raw[idx.cpu()].to(self.device)
         if torch.rand((), generator=seeds.generator("augment")) < 0.5:  # land cover does not care about orientation
             batch = batch.flip(-1)
@@ -259,7 +275,9 @@ def train_autoencoder(
         "interrupted": fit.interrupted,
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    metrics["skill_vs_mean_image"] = 1.0 - metrics["val_mse"] / metrics["baseline_mean_image_mse"]
+    base = metrics["baseline_mean_image_mse"]
+    # a raster without variation: the mean image is already perfect, and there is no skill to measure
+    metrics["skill_vs_mean_image"] = 1.0 - metrics["val_mse"] / base if base > 0 else float("nan")
     model_cfg = {
         "kind": KIND,
         "architecture": ARCHITECTURE,

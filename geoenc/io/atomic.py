@@ -234,6 +234,10 @@ class AtomicDir(_Transaction):
         os.chmod(self.path, 0o777 & ~_umask())  # mkdtemp makes 0700; a result folder gets the usual permissions
 
     def commit(self) -> Path:
+        # files some libraries create 0600 (safetensors does) get the usual permissions, like every other output
+        mask = _umask()
+        for item in self.path.rglob("*"):
+            os.chmod(item, (0o777 if item.is_dir() else 0o666) & ~mask)
         entries = sorted(p.name for p in self.path.iterdir())
         (self.path / MANIFEST).write_text(json.dumps({"written_by": "geoenc", "entries": entries}, indent=1) + "\n")
         old = None

@@ -12,6 +12,14 @@ import numpy as np
 from geoenc.errors import InputError, did_you_mean
 
 
+def list_names(names: list[str], limit: int = 12) -> str:
+    """``a, b, c`` — or the first ``limit`` and how many more (a 200,000-column header stays one short line)."""
+    if not names:
+        return "none"
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown if len(names) <= limit else f"{shown} … and {len(names) - limit:,} more"
+
+
 def arrow_kind(typ: Any) -> str:
     import pyarrow as pa
 
@@ -27,9 +35,7 @@ def arrow_kind(typ: Any) -> str:
 def column(points: Any, name: str, what: str) -> Any:
     cols = points.attrs.column_names
     if name not in cols:
-        raise InputError(
-            f"{what} column {name!r} not found{did_you_mean(name, cols)}; columns: {', '.join(cols) or 'none'}"
-        )
+        raise InputError(f"{what} column {name!r} not found{did_you_mean(name, cols)}; columns: {list_names(cols)}")
     return points.attrs.column(name).combine_chunks()
 
 

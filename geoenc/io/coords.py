@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -17,7 +18,32 @@ import shapely
 
 from geoenc.errors import InputError, UsageError
 
+if TYPE_CHECKING:
+    from pyproj import CRS, Transformer
+
 WGS84_NAMES = {"EPSG:4326", "OGC:CRS84", "WGS84", "CRS84", "EPSG:4979", "OGC:CRS84H"}
+
+
+@dataclass(frozen=True)
+class OptionNames:
+    """How error messages name the coordinate options: the command line's flags or the Python API's arguments."""
+
+    crs: str = "--crs"
+    centroid: str = "--centroid"
+    wrap_lon: str = "--wrap-lon"
+    #: what else a user can do with non-point geometries (appended to the message)
+    centroid_alternative: str = ""
+
+
+#: the command line's spelling (the default everywhere)
+CLI_OPTIONS = OptionNames()
+#: the Python API's spelling (:func:`geoenc.io.frames.as_points`)
+PYTHON_OPTIONS = OptionNames(
+    crs="crs=...",
+    centroid="centroid=True",
+    wrap_lon="wrap_lon=True",
+    centroid_alternative=", or convert them first with .representative_point()",
+)
 
 
 @dataclass(frozen=True)
@@ -30,9 +56,10 @@ class CoordOptions:
     lon_col: str | None = None
     lat_col: str | None = None
     geometry_col: str | None = None
+    encoding: str | None = None  # of a text input (CSV, GeoJSON) that is not UTF-8 and has no byte-order mark
 
 
-def parse_crs(text: str):
+def parse_crs(text: str) -> CRS:
     """A pyproj CRS from user text, or a one-line UsageError."""
     from pyproj import CRS
     from pyproj.exceptions import CRSError
@@ -46,7 +73,7 @@ def parse_crs(text: str):
 
 
 @lru_cache(maxsize=16)
-def _transformer(crs_text: str):
+def _transformer(crs_text: str) -> Transformer:
     from pyproj import CRS, Transformer
 
     return Transformer.from_crs(CRS.from_user_input(crs_text), CRS("OGC:CRS84"), always_xy=True)
@@ -64,10 +91,13 @@ def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def validate_lonlat(lon: np.ndarray, lat: np.ndarray, offset: int, wrap_lon: bool) -> np.ndarray:
+def validate_lonlat(
+    lon: np.ndarray, lat: np.ndarray, offset: int, wrap_lon: bool, *, names: OptionNames = CLI_OPTIONS
+) -> np.ndarray:
     """Refuse NaN/inf and out-of-range coordinates with one line naming the count and the first row.
 
-    Returns ``lon`` (wrapped into [-180, 180) when ``wrap_lon`` and it was outside [-180, 180]).
+    Returns ``lon`` (wrapped into [-180, 180) when ``wrap_lon`` and it was outside [-180, 180]). ``names``
+    spells the options the messages suggest (the CLI's flags by default).
     """
     bad = ~(np.isfinite(lon) & np.isfinite(lat))
     if bad.any():
@@ -81,7 +111,7 @@ def validate_lonlat(lon: np.ndarray, lat: np.ndarray, offset: int, wrap_lon: boo
         i = _first(bad)
         raise InputError(
             f"{int(bad.sum())} point(s) have latitude outside [-90, 90]; first at row {offset + i + 1} "
-            f"(lat={lat[i]}): are longitude and latitude swapped, or is the data in another CRS (use --crs)?"
+            f"(lat={lat[i]}): are longitude and latitude swapped, or is the data in another CRS (use {names.crs})?"
         )
     bad = np.abs(lon) > 180
     if bad.any():
@@ -91,7 +121,8 @@ def validate_lonlat(lon: np.ndarray, lat: np.ndarray, offset: int, wrap_lon: boo
             i = _first(bad)
             raise InputError(
                 f"{int(bad.sum())} point(s) have longitude outside [-180, 180]; first at row "
-                f"{offset + i + 1} (lon={lon[i]}): pass --wrap-lon to wrap them, or --crs if the data is projected"
+                f"{offset + i + 1} (lon={lon[i]}): pass {names.wrap_lon} to wrap them, or {names.crs} if the data "
+                "is projected"
             )
     return lon
 
@@ -101,7 +132,8 @@ def numeric_column(col: pa.ChunkedArray | pa.Array, name: str, offset: int) -> n
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     if pa.types.is_floating(col.type) or pa.types.is_integer(col.type) or pa.types.is_decimal(col.type):
-        return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        floats: np.ndarray = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return floats
     if pa.types.is_null(col.type):
         return np.full(len(col), np.nan)
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
@@ -109,7 +141,8 @@ def numeric_column(col: pa.ChunkedArray | pa.Array, name: str, offset: int) -> n
         empty = pc.equal(stripped, "")
         cleaned = pc.if_else(empty, pa.scalar(None, pa.string()), stripped)
         try:
-            return pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+            parsed: np.ndarray = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+            return parsed
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         values = cleaned.to_pylist()
@@ -137,7 +170,9 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def points_from_geometries(geoms: np.ndarray, offset: int, centroid: bool) -> tuple[np.ndarray, np.ndarray]:
+def points_from_geometries(
+    geoms: np.ndarray, offset: int, centroid: bool, *, names: OptionNames = CLI_OPTIONS
+) -> tuple[np.ndarray, np.ndarray]:
     """x/y of shapely geometries: points as they are, others refused or reduced to a representative point."""
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
@@ -152,7 +187,7 @@ def points_from_geometries(geoms: np.ndarray, offset: int, centroid: bool) -> tu
         if not centroid:
             i = _first(not_point)
             kind = shapely.get_type_id(geoms[i])
-            names = {
+            kinds = {
                 1: "LineString",
                 2: "LinearRing",
                 3: "Polygon",
@@ -163,7 +198,8 @@ def points_from_geometries(geoms: np.ndarray, offset: int, centroid: bool) -> tu
             }
             raise InputError(
                 f"{int(not_point.sum())} geometries are not points (first at row {offset + i + 1}: "
-                f"{names.get(int(kind), 'other')}); pass --centroid to use a representative point of each"
+                f"{kinds.get(int(kind), 'other')}); pass {names.centroid} to use a representative point of each"
+                f"{names.centroid_alternative}"
             )
         geoms = geoms.copy()
         geoms[not_point] = shapely.point_on_surface(geoms[not_point])

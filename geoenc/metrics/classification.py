@@ -14,9 +14,10 @@ for instance) cannot score hits by ties.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def _as_arrays(probs, y) -> tuple[np.ndarray, np.ndarray]:
+def _as_arrays(probs: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2:
         raise ValueError(f"probs must be (N, C), got shape {p.shape}")
@@ -28,7 +29,7 @@ def _as_arrays(probs, y) -> tuple[np.ndarray, np.ndarray]:
     return p, t
 
 
-def true_class_prob(probs, y) -> np.ndarray:
+def true_class_prob(probs: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Score of the true class per point (multi-label: the highest score among the true classes)."""
     p, t = _as_arrays(probs, y)
     if t.ndim == 2:
@@ -42,7 +43,7 @@ def true_class_prob(probs, y) -> np.ndarray:
     return out
 
 
-def true_class_rank(probs, y) -> np.ndarray:
+def true_class_rank(probs: ArrayLike, y: ArrayLike) -> np.ndarray:
     """1-based rank of the true class per point (float; ``inf`` for an unknown label)."""
     p, t = _as_arrays(probs, y)
     score = true_class_prob(p, t)
@@ -51,14 +52,14 @@ def true_class_rank(probs, y) -> np.ndarray:
     else:
         t = t.astype(np.int64)
         known = (t >= 0) & (t < p.shape[1])
-    rank = (p >= score[:, None]).sum(axis=1).astype(np.float64)
+    rank: np.ndarray = (p >= score[:, None]).sum(axis=1).astype(np.float64)
     if t.ndim == 1:
         rank = np.maximum(rank, 1.0)
     rank[~known] = np.inf
     return rank
 
 
-def per_point_classification(probs, y) -> dict[str, np.ndarray]:
+def per_point_classification(probs: ArrayLike, y: ArrayLike) -> dict[str, np.ndarray]:
     """The per-point columns geo-bias scores read: ``hit@1``, ``hit@3``, ``reciprocal_rank``, ``true_class_prob``."""
     rank = true_class_rank(probs, y)
     return {
@@ -69,7 +70,7 @@ def per_point_classification(probs, y) -> dict[str, np.ndarray]:
     }
 
 
-def top_k(probs, k: int) -> tuple[np.ndarray, np.ndarray]:
+def top_k(probs: ArrayLike, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and scores of the ``k`` highest-scoring classes per row, best first (stable on ties)."""
     p = np.asarray(probs)
     k = max(1, min(int(k), p.shape[1]))
@@ -77,7 +78,7 @@ def top_k(probs, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, np.take_along_axis(p, idx, axis=1)
 
 
-def classification_metrics(probs, y, ks: tuple[int, ...] = (1, 3)) -> dict[str, float]:
+def classification_metrics(probs: ArrayLike, y: ArrayLike, ks: tuple[int, ...] = (1, 3)) -> dict[str, float]:
     """``top1``, ``top3`` (per ``ks``) accuracy and mean reciprocal rank ``mrr``, plus ``n``.
 
     ``log_loss`` (mean −log of the true-class score, clipped at 1e-12) is added for single-label ``y``.
@@ -95,14 +96,15 @@ def classification_metrics(probs, y, ks: tuple[int, ...] = (1, 3)) -> dict[str, 
     return out
 
 
-def fuse_probabilities(location_probs, other_probs, eps: float = 1e-12) -> np.ndarray:
+def fuse_probabilities(location_probs: ArrayLike, other_probs: ArrayLike, eps: float = 1e-12) -> np.ndarray:
     """``P(y | other, x) ∝ P(y | other) · P(y | x)``, renormalised per row, computed in log space."""
     a = np.log(np.clip(np.asarray(location_probs, dtype=np.float64), eps, None))
     b = np.log(np.clip(np.asarray(other_probs, dtype=np.float64), eps, None))
     s = a + b
     s -= s.max(axis=1, keepdims=True)
     e = np.exp(s)
-    return e / e.sum(axis=1, keepdims=True)
+    fused: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return fused
 
 
 def merge_metrics(parts: list[dict[str, float]]) -> dict[str, float]:

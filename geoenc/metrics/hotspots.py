@@ -87,7 +87,8 @@ def gi_bins(z: np.ndarray, p: np.ndarray, q: np.ndarray | None = None) -> np.nda
     for b, level in reversed(LEVELS):  # weakest first, stronger levels overwrite
         sig = (q <= level) if q is not None else (p < level)
         out[sig] = b
-    return (out * np.sign(z)).astype(np.int8)
+    bins: np.ndarray = (out * np.sign(z)).astype(np.int8)
+    return bins
 
 
 @dataclass
@@ -98,7 +99,7 @@ class HotspotResult:
     q: np.ndarray | None
     weights: str
 
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, int]:
         """Number of points per bin, e.g. ``{"-3": 4, …, "3": 17}``."""
         return {str(b): int((self.bin == b).sum()) for b in range(-3, 4)}
 

@@ -26,11 +26,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 from scipy.stats import norm
 
 
-def numerator_moments(m, s0, s1, s2, m2, b2):
+def numerator_moments(
+    m: ArrayLike, s0: ArrayLike, s1: ArrayLike, s2: ArrayLike, m2: ArrayLike, b2: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of ``S = zᵀWz`` under random permutation of the values (arrays broadcast).
 
     ``m`` sites (m ≥ 4), weight sums ``s0, s1, s2``, ``m2 = Σz²/m`` and kurtosis ``b2 = m4/m2²``.

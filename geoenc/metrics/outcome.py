@@ -49,8 +49,9 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
         raise InputError(f"column {name!r} is {col.type}, not numeric: give a numeric performance column")
     values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
     if col.null_count or np.isnan(values).any():
-        bad = int(np.flatnonzero(np.isnan(values))[0]) if np.isnan(values).any() else -1
-        raise InputError(f"column {name!r} has missing values (first at row {bad}): drop or fill them first")
+        bad = int(np.flatnonzero(np.isnan(values))[0]) + 1 if np.isnan(values).any() else None
+        where = f" (first at row {bad})" if bad is not None else ""
+        raise InputError(f"column {name!r} has missing values{where}: drop or fill them first")
     return values
 
 
@@ -78,6 +79,7 @@ def choose_outcome(
             )
         out = Outcome(bad=v == 0.0, gi_value=1.0 - v, column=value, kind="binary")
     else:
+        assert error is not None  # value is None here, so error was given or found above
         if threshold is None:
             raise UsageError(f"{error!r} is a continuous error: pass --threshold X (bad = {error} > X)")
         e = _column(table, error)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def _as_arrays(pred, y) -> tuple[np.ndarray, np.ndarray]:
+def _as_arrays(pred: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(pred, dtype=np.float64).reshape(-1)
     t = np.asarray(y, dtype=np.float64).reshape(-1)
     if p.shape != t.shape:
@@ -13,14 +14,14 @@ def _as_arrays(pred, y) -> tuple[np.ndarray, np.ndarray]:
     return p, t
 
 
-def per_point_regression(pred, y) -> dict[str, np.ndarray]:
+def per_point_regression(pred: ArrayLike, y: ArrayLike) -> dict[str, np.ndarray]:
     """Per-point columns: ``prediction``, ``error`` (prediction − truth) and ``abs_error``."""
     p, t = _as_arrays(pred, y)
     err = p - t
     return {"prediction": p, "error": err, "abs_error": np.abs(err)}
 
 
-def regression_metrics(pred, y) -> dict[str, float]:
+def regression_metrics(pred: ArrayLike, y: ArrayLike) -> dict[str, float]:
     """``r2`` (coefficient of determination; nan for constant truth), ``mae``, ``rmse`` and ``n``."""
     p, t = _as_arrays(pred, y)
     if p.size == 0:

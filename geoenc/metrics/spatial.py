@@ -55,7 +55,8 @@ def knn_indices(
     # rows where self was not returned (more than k+1 duplicates): drop the last column instead
     missing = ~is_self.any(axis=1)
     is_self[missing, -1] = True
-    return idx[~is_self].reshape(ids.shape[0], k)
+    neighbours: np.ndarray = idx[~is_self].reshape(ids.shape[0], k)
+    return neighbours
 
 
 def rows_matrix(cols: np.ndarray, n: int) -> sparse.csr_matrix:

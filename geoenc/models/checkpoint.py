@@ -17,16 +17,20 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from geoenc.errors import GeoencError, ModelError
+from geoenc.errors import GeoencError, ModelError, OutputError
 from geoenc.io.atomic import AtomicDir
 from geoenc.models.spec import FORMAT_VERSION, ModelSpec
 from geoenc.provenance import versions
+
+if TYPE_CHECKING:
+    from geoenc.encoders import PositionEncoder
+    from geoenc.models.location import LocationModel
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -97,13 +101,17 @@ def write_model_dir(
     the versions and ``weights_sha256``. ``extra_files`` maps relative paths (``checkpoint/state.json``) to
     bytes. ``inputs`` are the command's input files: a folder holding one of them is never replaced.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     with AtomicDir(path, overwrite, inputs=inputs, resume=resume) as out:
         tmp = out.path
         # one metadata key only: safetensors writes a dict's keys in no fixed order, and the file's hash must be
         # the same for the same weights (deterministic runs give byte-identical model folders)
-        save_file(state_tensors(model), str(tmp / WEIGHTS), metadata={"format": "pt"})
+        try:
+            save_file(state_tensors(model), str(tmp / WEIGHTS), metadata={"format": "pt"})
+        except (SafetensorError, OSError) as e:  # a full disk, a read-only folder …
+            raise OutputError(f"cannot write the weights of {str(path)!r}: {e}") from None
         sha = sha256_file(tmp / WEIGHTS)
         if isinstance(config, ModelSpec):
             config.format_version = FORMAT_VERSION
@@ -251,7 +259,7 @@ def load_weights(model: nn.Module, path: Path, expected_sha: str | None) -> None
     assign_weights(model, read_weights(path, expected_sha), f"model {path.parent}")
 
 
-def build_from_spec(spec: ModelSpec, device: str | torch.device | None = None) -> nn.Module:
+def build_from_spec(spec: ModelSpec, device: str | torch.device | None = None) -> LocationModel:
     """The :class:`~geoenc.models.location.LocationModel` a spec describes (untrained weights).
 
     ``device="meta"`` lays the model out without allocating memory (to check shapes); an encoder that cannot
@@ -262,7 +270,7 @@ def build_from_spec(spec: ModelSpec, device: str | torch.device | None = None) -
 
     feats = spec.features
 
-    def build(position: nn.Module | None) -> nn.Module:
+    def build(position: PositionEncoder | None) -> LocationModel:
         return build_model(
             spec.encoder.name,
             spec.encoder.params,
@@ -301,11 +309,11 @@ class LoadedModel:
     or array of ``(N, 2)`` lon/lat degrees; outputs are tensors on the input's device (CPU for numpy input).
     """
 
-    def __init__(self, model: nn.Module, spec: ModelSpec, path: Path | None = None) -> None:
+    def __init__(self, model: LocationModel, spec: ModelSpec, path: Path | None = None) -> None:
         self.model = model.eval()
         self.spec = spec
         self.path = path
-        first = next(iter(model.parameters()), None)
+        first: Tensor | None = next(iter(model.parameters()), None)
         if first is None:
             first = next(iter(model.buffers()), None)
         self.device = first.device if first is not None else torch.device("cpu")
@@ -375,7 +383,7 @@ class LoadedModel:
             f = features if isinstance(features, Tensor) else torch.as_tensor(np.asarray(features, dtype=np.float32))
         with torch.inference_mode():
             for i in range(0, max(t.shape[0], 1), batch_size):
-                xb = t[i : i + batch_size].to(self.device, torch.float32)
+                xb = t[i : i + batch_size].to(self.device, torch.float64)  # coordinates stay exact to the encoder
                 fb = f[i : i + batch_size].to(self.device, torch.float32) if f is not None else None
                 yield fn(xb, fb).float()
 

@@ -111,6 +111,13 @@ def from_points(
 
 
 # -- label encoding ------------------------------------------------------------------------------------
+def _labels(data: PointData) -> np.ndarray:
+    """``data.labels``; a UsageError when the points were read without a label column."""
+    if data.labels is None:
+        raise UsageError("pass the label column with --label")
+    return data.labels
+
+
 def infer_task(data: PointData) -> str:
     kind = data.label_kind
     if kind == "list":
@@ -118,7 +125,7 @@ def infer_task(data: PointData) -> str:
     if kind == "numeric":
         return "regression"
     if kind == "integer":
-        n_unique = len(np.unique(np.asarray([v for v in data.labels if v is not None])))
+        n_unique = len(np.unique(np.asarray([v for v in _labels(data) if v is not None])))
         return "classification" if n_unique <= MAX_INTEGER_CLASSES else "regression"
     return "classification"
 
@@ -135,13 +142,14 @@ def _class_name(v: Any) -> str:
 
 def fit_classes(data: PointData, task: str) -> list[str]:
     name = data.label_name or "label"
+    labels = _labels(data)
     if task == "multilabel":
-        classes = sorted({_class_name(c) for row in data.labels if row is not None for c in row})
+        classes = sorted({_class_name(c) for row in labels if row is not None for c in row})
     else:
-        missing = sum(_is_missing(v) for v in data.labels)
+        missing = sum(_is_missing(v) for v in labels)
         if missing:
             raise InputError(f"label column {name!r} has {missing} missing values: drop those rows")
-        classes = sorted({_class_name(v) for v in data.labels})
+        classes = sorted({_class_name(v) for v in labels})
     if len(classes) < 2:
         raise InputError(
             f"label column {name!r} has {len(classes)} class{'es' if len(classes) != 1 else ''} "
@@ -151,41 +159,49 @@ def fit_classes(data: PointData, task: str) -> list[str]:
 
 
 def encode_labels(data: PointData, task: str, classes: list[str] | None, stats: dict[str, float] | None) -> np.ndarray:
-    """Class indices (unknown class → −1), multi-hot rows, or standardised float targets."""
+    """Class indices (unknown class → −1), multi-hot rows, or standardised float targets.
+
+    ``stats``: the target's mean and std (:func:`target_stats`), needed for regression.
+    """
     name = data.label_name or "label"
+    labels = _labels(data)
     if task == "regression":
-        try:
-            y = np.asarray(data.labels, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputError(f"label column {name!r} is not numeric: use --task classification") from None
-        bad = int((~np.isfinite(y)).sum())
-        if bad:
-            raise InputError(f"label column {name!r} has {bad} missing/NaN/infinite targets: drop those rows")
+        if stats is None:
+            raise ValueError("encode_labels: regression targets need stats (mean, std)")
+        y = numeric_targets(data)
         return ((y - stats["mean"]) / stats["std"]).astype(np.float32)
     index = {c: i for i, c in enumerate(classes or [])}
     if task == "multilabel":
         y = np.zeros((len(data), len(index)), dtype=np.float32)
-        for r, row in enumerate(data.labels):
+        for r, row in enumerate(labels):
             for c in row or []:
                 j = index.get(_class_name(c))
                 if j is not None:
                     y[r, j] = 1.0
         return y
-    missing = sum(_is_missing(v) for v in data.labels)
+    missing = sum(_is_missing(v) for v in labels)
     if missing:
         raise InputError(f"label column {name!r} has {missing} missing values: drop those rows")
-    return np.asarray([index.get(_class_name(v), -1) for v in data.labels], dtype=np.int64)
+    return np.asarray([index.get(_class_name(v), -1) for v in labels], dtype=np.int64)
 
 
-def target_stats(data: PointData) -> dict[str, float]:
+def numeric_targets(data: PointData) -> np.ndarray:
+    """The labels as finite float64 regression targets, or a one-line InputError."""
     name = data.label_name or "label"
     try:
-        y = np.asarray(data.labels, dtype=np.float64)
+        y = np.asarray(_labels(data), dtype=np.float64)
     except (TypeError, ValueError):
         raise InputError(f"label column {name!r} is not numeric: use --task classification") from None
     bad = int((~np.isfinite(y)).sum())
     if bad:
         raise InputError(f"label column {name!r} has {bad} missing/NaN/infinite targets: drop those rows")
+    return y
+
+
+def target_stats(data: PointData) -> dict[str, float]:
+    """Mean and standard deviation of the regression targets (refused when too large to standardise)."""
+    name = data.label_name or "label"
+    y = numeric_targets(data)
     with np.errstate(over="ignore", invalid="ignore"):
         mean, std = float(y.mean()), float(y.std())
     if not (math.isfinite(mean) and math.isfinite(std)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -10,11 +10,15 @@ from torch import Tensor, nn
 from geoenc.errors import ParameterError
 from geoenc.models.spec import TASKS  # ``embedding``: a head-less model (only ``embed`` is meaningful)
 
+if TYPE_CHECKING:
+    from geoenc.encoders import PositionEncoder
+    from geoenc.nets import Net
+
 
 class LocationEncoder(nn.Module):
     """``NN(PE(x))``: a position encoder followed by a net; ``(N, 2)`` lon/lat degrees → ``(N, embedding_dim)``."""
 
-    def __init__(self, position: nn.Module, net: nn.Module) -> None:
+    def __init__(self, position: PositionEncoder, net: Net) -> None:
         super().__init__()
         self.position = position
         self.net = net
@@ -24,7 +28,10 @@ class LocationEncoder(nn.Module):
         return int(self.net.out_dim)
 
     def forward(self, lonlat: Tensor) -> Tensor:
-        return self.net(self.position(lonlat))
+        """The net on the position encoding, computed in the net's dtype (from float64 input: exact phases)."""
+        first = next(self.net.parameters(), None)
+        out: Tensor = self.net(self.position(lonlat, dtype=first.dtype if first is not None else torch.float32))
+        return out
 
 
 class FeatureMLP(nn.Module):
@@ -44,7 +51,8 @@ class FeatureMLP(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x)
+        out: Tensor = self.layers(x)
+        return out
 
 
 class LocationModel(nn.Module):
@@ -93,7 +101,7 @@ class LocationModel(nn.Module):
             embedding = torch.cat((embedding, self.features(features)), dim=-1)
         if self.head is None:
             return embedding
-        out = self.head(embedding)
+        out: Tensor = self.head(embedding)
         return out.squeeze(-1) if self.task == "regression" else out
 
     def forward_encoded(self, encoded: Tensor, features: Tensor | None = None) -> Tensor:
@@ -147,7 +155,7 @@ def build_model(
     *,
     feature_dim: int | None = None,
     feature_hidden: int = 256,
-    position: nn.Module | None = None,
+    position: PositionEncoder | None = None,
 ) -> LocationModel:
     """Build a :class:`LocationModel` from names and parameters (``net=None`` → the encoder's default net).
 
@@ -158,7 +166,7 @@ def build_model(
 
     if position is None:
         position = get_encoder(method, **(method_params or {}))
-    net_name = net or getattr(position, "default_net", "ffn")
+    net_name = net or position.default_net
     body = get_net(net_name, int(position.embedding_dim), **(net_params or {}))
     return LocationModel(
         LocationEncoder(position, body), task, n_outputs, feature_dim=feature_dim, feature_hidden=feature_hidden

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from geoenc.errors import InputError, ModelError, UsageError
+from geoenc.errors import InputError, ModelError, ParameterError, UsageError
 from geoenc.io.columns import column, list_column_to_matrix
 from geoenc.metrics.classification import (
     classification_metrics,
@@ -56,6 +56,8 @@ class Predictor:
         label: str | None = None,
         batch_size: int = 65536,
     ) -> None:
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+            raise ParameterError(f"the number of classes per point (--top-k, top_k=) must be 1 or more, got {top!r}")
         if prior is not None and model.task == "regression":
             raise UsageError("--prior fuses class probabilities: it needs a classification model")
         if model.task == "embedding":
@@ -85,7 +87,8 @@ class Predictor:
             )
         if (p < 0).any() or not np.isfinite(p).all():
             raise InputError(f"prior column {name!r} has negative or non-finite probabilities")
-        return p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
+        normalised: np.ndarray = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
+        return normalised
 
     def _truth(self, points: Any) -> np.ndarray | None:
         """Encoded labels (class indices, −1 for unknown classes; multi-hot rows; raw targets), or None."""
@@ -206,10 +209,19 @@ def predict_points(
     label: str | None = None,
     batch_size: int = 65536,
 ) -> Predictions:
-    """Predict for one :class:`geoenc.io.Points` table (columns as written by ``geoenc predict``)."""
+    """Predict for one :class:`geoenc.io.Points` table (columns as written by ``geoenc predict``).
+
+    The rows go through :class:`Predictor` ``batch_size`` at a time (as ``geoenc predict`` streams a file), so
+    no more than ``batch_size × C`` probabilities are held at once; the columns are joined at the end.
+    """
     predictor = Predictor(model, top=top, prior=prior, label=label, batch_size=batch_size)
-    cols = predictor(points)
+    parts = [predictor(batch) for batch in _batches(points, batch_size)]
+    cols = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]} if parts else {}
     return Predictions(cols, predictor.metrics())
+
+
+def _batches(points: Any, rows: int) -> list[Any]:
+    return points.batches(rows) if hasattr(points, "batches") else [points]
 
 
 def evaluate_points(
@@ -219,5 +231,5 @@ def evaluate_points(
     name = label or model.label
     if not name or name not in points.attrs.column_names:
         cols = ", ".join(points.attrs.column_names) or "none"
-        raise InputError(f"label column {name!r} is not in the input (columns: {cols}); pass --label")
+        raise InputError(f"label column {name!r} is not in the input (columns: {cols}); pass label=COLUMN")
     return predict_points(model, points, top=1, prior=prior, label=name, batch_size=batch_size).metrics or {}

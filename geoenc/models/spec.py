@@ -185,32 +185,32 @@ class _Checker:
     def _fail(self, key: str, want: str, value: Any) -> ModelError:
         return ModelError(f"{self.where}: {key} must be {want}, got {value!r}"[:300])
 
-    def integer(self, d: dict, key: str, lo: int, hi: int | None, prefix: str = "") -> int:
+    def integer(self, d: dict[str, Any], key: str, lo: int, hi: int | None, prefix: str = "") -> int:
         v = d.get(key)
         if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
             rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi:,}]"
             raise self._fail(prefix + key, rng, v)
         return v
 
-    def string(self, d: dict, key: str) -> str:
+    def string(self, d: dict[str, Any], key: str) -> str:
         v = d.get(key)
         if not isinstance(v, str) or not v:
             raise self._fail(key, "a non-empty string", v)
         return v
 
-    def choice(self, d: dict, key: str, choices: tuple[str, ...]) -> str:
+    def choice(self, d: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
         v = d.get(key)
         if v not in choices:
             raise self._fail(key, f"one of {', '.join(choices)}", v)
         return str(v)
 
-    def optional(self, d: dict, key: str, typ: type) -> Any:
+    def optional(self, d: dict[str, Any], key: str, typ: type) -> Any:
         v = d.get(key)
         if v is not None and not isinstance(v, typ):
             raise self._fail(key, f"a {typ.__name__} or null", v)
         return v
 
-    def component(self, d: dict, key: str) -> Component:
+    def component(self, d: dict[str, Any], key: str) -> Component:
         v = d.get(key)
         if not isinstance(v, dict):
             raise self._fail(key, "an object with name and params", v)

@@ -31,8 +31,11 @@ def _canonical(value: Any) -> Any:
 def check_compatible(model: LocationModel, spec: ModelSpec, where: str | os.PathLike[str]) -> None:
     """Raise a one-line :class:`ModelError` unless the pretrained encoder and net match ``model``'s."""
     position, net = model.location.position, model.location.net
-    theirs_enc = (spec.encoder.name.lower(), _canonical(spec.encoder.params))
-    ours_enc = (str(position.name).lower(), _canonical(position.params))
+    # a parameter left unset here (None: "decide when fitting", e.g. rbf's seed) matches the pretrained value
+    mine = {k: v for k, v in position.params.items() if v is not None}
+    theirs = {k: v for k, v in spec.encoder.params.items() if k in mine or k not in position.params}
+    theirs_enc = (spec.encoder.name.lower(), _canonical(theirs))
+    ours_enc = (str(position.name).lower(), _canonical(mine))
     if theirs_enc != ours_enc:
         raise ModelError(
             f"--init {where} was pretrained with encoder {spec.encoder.name} {_short(spec.encoder.params)}"
@@ -52,7 +55,9 @@ def _short(params: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def apply_pretrained(model: LocationModel, pretrained_dir: str | os.PathLike, freeze_encoder: bool = False) -> None:
+def apply_pretrained(
+    model: LocationModel, pretrained_dir: str | os.PathLike[str], freeze_encoder: bool = False
+) -> None:
     """Load the location encoder (position encoder + net) of ``pretrained_dir`` into ``model``, in place.
 
     ``pretrained_dir`` is a directory from ``geoenc pretrain`` (or ``geoenc train``: any model directory
@@ -74,7 +79,7 @@ def apply_pretrained(model: LocationModel, pretrained_dir: str | os.PathLike, fr
         freeze(model.location)
 
 
-def encoder_settings(pretrained_dir: str | os.PathLike) -> dict[str, Any]:
+def encoder_settings(pretrained_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """``method``/``method_params``/``net``/``net_params`` of a model directory, as TrainConfig fields.
 
     Lets ``geoenc train --init DIR`` default its encoder and net to the pretrained ones, so a user need

@@ -73,10 +73,16 @@ class PretrainConfig:
         for k, v in self.weights.items():
             if not (math.isfinite(v) and v >= 0):
                 raise ParameterError(f"weight {k}={v!r} must be a finite number >= 0")
-        for name, lo in (("epochs", 1), ("batch_size", 2), ("projection_hidden", 1), ("n_random", 0)):
+        for name, lo, hi in (
+            ("epochs", 1, 1_000_000),
+            ("batch_size", 2, 1 << 24),
+            ("projection_hidden", 1, 65_536),
+            ("n_random", 0, 1 << 24),
+            ("seed", 0, 2**63 - 1),
+        ):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ParameterError(f"{name}={v!r} must be an integer >= {lo}")
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ParameterError(f"--{name.replace('_', '-')} must be an integer in [{lo}, {hi:,}], got {v!r}")
         check_number(self, "lr", lo=0.0, lo_open=True, hi=1e3)
         check_number(self, "weight_decay", lo=0.0, hi=1e3)
         check_number(self, "val_fraction", lo=0.0, hi=1.0, hi_open=True)

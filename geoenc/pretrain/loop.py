@@ -266,7 +266,7 @@ def pretrain(
     learnable = any(p.requires_grad for p in position.parameters())
     # a fixed position encoding is computed once, unless it would not fit comfortably in memory
     cache = not learnable and len(pts) * int(position.embedding_dim) * 4 <= CACHE_LIMIT_BYTES
-    x_all = encode_cached(position, lonlat) if cache else lonlat
+    x_all = encode_cached(position, torch.as_tensor(pts.lonlat, device=device)) if cache else lonlat
     val = None
     if cfg.val_fraction > 0:
         tr_idx, va_idx = split_validation(len(pts), cfg.val_fraction, engine.seeds.numpy("validation"))

@@ -22,6 +22,7 @@ work as a :class:`Task` — a model, a loss for a batch of row indices, an evalu
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import math
@@ -242,17 +243,20 @@ class FitResult:
 class _StopFlag:
     """SIGINT/SIGTERM set a flag checked between batches; a second signal raises KeyboardInterrupt at once."""
 
-    def __init__(self) -> None:
-        self.requested = False
-        self._old: dict[int, Any] = {}
-
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
 
+    def __init__(self, defer: bool = True) -> None:
+        self.requested = False
+        self._defer = defer
+        self._old: dict[int, Any] = {}
+
     def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
+        # Under torchrun a signal usually means a peer process died: a rank that kept going to the end of its
+        # batch would wait in the next collective for the dead one, so there the signal ends the process as usual.
+        if self._defer and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handle)
         return self
@@ -260,6 +264,15 @@ class _StopFlag:
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
+
+
+def _dist_timeout() -> datetime.timedelta:
+    """How long a collective waits for the other processes: GEOENC_DIST_TIMEOUT seconds, 30 minutes by default."""
+    try:
+        seconds = float(os.environ.get("GEOENC_DIST_TIMEOUT", "1800"))
+    except ValueError:
+        seconds = 1800.0
+    return datetime.timedelta(seconds=seconds if seconds > 0 else 1800.0)
 
 
 def _dist_info() -> tuple[int, int]:
@@ -349,14 +362,15 @@ class Engine:
             import torch.distributed as dist
 
             if not dist.is_initialized():
-                dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+                dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=_dist_timeout())
                 own_group = True
             module = nn.parallel.DistributedDataParallel(task.model)
 
         history: list[dict[str, Any]] = []
         best_score, best_epoch, bad_epochs = -math.inf, -1, 0
         best_state: dict[str, Tensor] | None = None
-        start_epoch, start_step, sums, samples = 0, 0, {}, 0
+        start_epoch, start_step, samples = 0, 0, 0
+        sums: dict[str, float] = {}  # the epoch's running sums, when resuming mid-epoch
         global_rng: tuple[Tensor, Tensor | None] | None = None
         batches_at_epoch: Tensor | None = None
         if resume is not None:
@@ -378,7 +392,7 @@ class Engine:
         checkpoint: Checkpoint | None = None
         t0 = time.perf_counter()
         self._emit(ProgressEvent("start", start_epoch, cfg.epochs, start_step, steps))
-        with self.seeds.global_stream("train", device), _StopFlag() as stop:
+        with self.seeds.global_stream("train", device), _StopFlag(defer=self.world == 1) as stop:
             self._stop = stop
             if global_rng is not None:
                 torch.set_rng_state(global_rng[0])
@@ -414,8 +428,8 @@ class Engine:
                 perm = perm.to(device)
                 acc: dict[str, Tensor] = {}
                 count = int(sums.pop("_count", 0)) if sums else 0
-                for k, v in sums.items():
-                    acc[k] = torch.tensor(v, dtype=torch.float64, device=device)
+                for name, v in sums.items():
+                    acc[name] = torch.tensor(v, dtype=torch.float64, device=device)
                 sums = {}
                 for step in range(start_step, steps):
                     idx = perm[step * bs : (step + 1) * bs]
@@ -426,16 +440,16 @@ class Engine:
                         loss, parts = task.step(module, idx, self.seeds)
                     opt.zero_grad(set_to_none=True)
                     if scaler is not None:
-                        scaler.scale(loss).backward()
+                        scaler.scale(loss).backward()  # type: ignore[no-untyped-call]  # torch: Tensor.backward unannotated
                         scaler.step(opt)
                         scaler.update()
                     else:
-                        loss.backward()
+                        loss.backward()  # type: ignore[no-untyped-call]  # torch: Tensor.backward unannotated
                         opt.step()
                     if per_batch:
                         sched.step()
                     k = idx.numel()
-                    for name, value in (("loss", loss), *parts.items()):
+                    for name, value in [("loss", loss), *parts.items()]:
                         term = value.detach().double() * k
                         acc[name] = acc[name] + term if name in acc else term
                     count += k
@@ -590,7 +604,24 @@ class Engine:
         """The state at the start of an epoch: what a diverged run keeps."""
         return self._checkpoint(task, opt, sched, scaler, epoch, 0, at_epoch_start, {}, 0, list(history), samples, best)
 
-    def _restore(self, task: Task, opt: torch.optim.Optimizer, sched: Any, scaler: Any, ck: Checkpoint) -> tuple:
+    def _restore(
+        self, task: Task, opt: torch.optim.Optimizer, sched: Any, scaler: Any, ck: Checkpoint
+    ) -> tuple[
+        int,
+        int,
+        dict[str, float],
+        int,
+        list[dict[str, Any]],
+        float,
+        int,
+        int,
+        dict[str, Tensor] | None,
+        tuple[Tensor, Tensor | None] | None,
+        Tensor | None,
+    ]:
+        """The loop's state saved in ``ck``: epoch, step, sums, samples, history, best score/epoch, bad epochs,
+        best weights, the global RNG states and the epoch's batch order; the model, optimiser, scheduler, scaler
+        and seeds are restored in place."""
         t, m = ck.tensors, ck.meta
         try:
             task.model.load_state_dict({k[len("model.") :]: v for k, v in t.items() if k.startswith("model.")})

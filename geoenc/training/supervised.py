@@ -26,6 +26,7 @@ from geoenc.models.spec import Component, FeatureSpec, ModelSpec
 from geoenc.training.config import DEFAULT_LOSS, LOSSES, TrainConfig
 from geoenc.training.engine import Checkpoint, DivergedError, Engine, EngineConfig, ProgressEvent, Seeds, Task
 from geoenc.training.losses import an_full_loss, random_sphere_lonlat, supervised_loss
+from geoenc.training.memory import TRAINING_BYTES_PER_PARAM, check_fits, parameter_count
 
 #: encodings larger than this (bytes) are computed per batch instead of cached
 CACHE_LIMIT_BYTES = 2 << 30
@@ -74,10 +75,15 @@ class TrainResult:
         )
 
 
-def encode_cached(position: nn.Module, lonlat: Tensor, batch: int = 65536) -> Tensor:
-    """A fixed position encoding of every row, computed once (float32, on ``lonlat``'s device)."""
+def encode_cached(position: nn.Module, lonlat: Any) -> Tensor:
+    """A fixed position encoding of every row, computed once: float32, from float64 coordinates (exact phases).
+
+    ``lonlat``: ``(N, 2)`` degrees (numpy or a tensor, on the device the encoding should live on).
+    """
+    coords = torch.as_tensor(lonlat, dtype=torch.float64, device=getattr(lonlat, "device", None))
     with torch.no_grad():
-        return torch.cat([position(lonlat[i : i + batch]) for i in range(0, lonlat.shape[0], batch)]).float()
+        encoded: Tensor = position(coords, dtype=torch.float32)
+        return encoded
 
 
 def _eval_rows(n_outputs: int) -> int:
@@ -128,6 +134,8 @@ def _monitor(task: str, metrics: dict[str, float]) -> float:
 
 class SupervisedTask(Task):
     """A location model on labelled points: one of the losses ce, an_full, bce, mse, l1 per batch."""
+
+    model: LocationModel
 
     def __init__(
         self,
@@ -268,6 +276,7 @@ def train(
     # model --------------------------------------------------------------------------------------------------
     device = engine.device
     feat_dim = int(tr.features.shape[1]) if tr.features is not None else None
+    _check_memory(cfg, task, n_outputs, feat_dim, len(tr))
     with engine.init_stream():
         location = build_location_encoder(
             cfg.method, cfg.method_params, cfg.net, cfg.net_params, fit_on=tr.lonlat, seed=cfg.seed
@@ -313,13 +322,13 @@ def train(
     learnable = any(p.requires_grad for p in position.parameters())
     cache = cfg.cache_encoding and not learnable and len(tr) * int(position.embedding_dim) * 4 <= CACHE_LIMIT_BYTES
     lonlat_tr = torch.as_tensor(tr.lonlat, dtype=torch.float32, device=device)
-    x_tr = encode_cached(position, lonlat_tr) if cache else lonlat_tr
+    x_tr = encode_cached(position, torch.as_tensor(tr.lonlat, device=device)) if cache else lonlat_tr
     f_tr = torch.as_tensor(tr.features, device=device) if tr.features is not None else None
     val = None
     if va is not None and y_val is not None:
         lonlat_va = torch.as_tensor(va.lonlat, dtype=torch.float32, device=device)
         f_va = torch.as_tensor(va.features, device=device) if va.features is not None else None
-        val = (encode_cached(position, lonlat_va) if cache else lonlat_va, f_va, y_val)
+        val = (encode_cached(position, torch.as_tensor(va.lonlat, device=device)) if cache else lonlat_va, f_va, y_val)
     job = SupervisedTask(model, task, loss_name, x_tr, f_tr, torch.as_tensor(y_tr, device=device), cache, val, stats)
 
     def describe(checkpoint: Checkpoint | None) -> Checkpoint | None:
@@ -366,6 +375,39 @@ def train(
     if out_dir is not None and engine.rank == 0:
         result.out_dir = result.save(out_dir, overwrite=overwrite, resume=resume is not None)
     return result
+
+
+def _check_memory(cfg: TrainConfig, task: str, n_outputs: int, feat_dim: int | None, n: int) -> None:
+    """Refuse a run whose model, batch or cached encoding would not fit in this machine's memory."""
+    from geoenc.models.location import build_model
+
+    laid_out: dict[str, Any] = {}
+
+    def build() -> nn.Module:
+        model = build_model(
+            cfg.method,
+            cfg.method_params,
+            cfg.net,
+            cfg.net_params,
+            task,
+            n_outputs,
+            feature_dim=feat_dim,
+            feature_hidden=cfg.feature_hidden,
+        )
+        laid_out["model"] = model
+        return model
+
+    params = parameter_count(build)
+    if params is None:
+        return
+    dim = int(laid_out["model"].location.position.embedding_dim)
+    # weights + gradients + AdamW moments; a batch's logits, probabilities and their gradients; the cached encoding
+    estimate = TRAINING_BYTES_PER_PARAM * params + 16.0 * cfg.batch_size * (n_outputs + dim) + 4.0 * n * dim
+    check_fits(
+        estimate,
+        f"training {cfg.method} with {params:,} parameters and {n_outputs:,} outputs on {n:,} points",
+        "lower --batch-size, use fewer classes, or a smaller encoder or net (-p / -n)",
+    )
 
 
 def _jsonable(obj: Any) -> Any:

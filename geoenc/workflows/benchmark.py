@@ -23,6 +23,7 @@ from geoenc.benchmark.report import write_chart, write_csv, write_markdown
 from geoenc.errors import InputError, UsageError
 from geoenc.io import CoordOptions
 from geoenc.io.atomic import writing
+from geoenc.io.points import Points
 
 RUNS = "runs"
 
@@ -73,12 +74,14 @@ def _run_file(out: Path, method: str, seed: int) -> Path:
     return out / RUNS / f"{safe}__seed{seed}.json"
 
 
-def _write_json(path: Path, obj: dict) -> None:
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
     with writing(path, overwrite=True) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, default=float))
 
 
-def _geobias(test, per_point: dict[str, np.ndarray], task: str, cfg: BenchmarkConfig, threshold: float) -> dict:
+def _geobias(
+    test: Points, per_point: dict[str, np.ndarray], task: str, cfg: BenchmarkConfig, threshold: float
+) -> dict[str, Any]:
     """Unmarked and marked SSI (mean over low-performance centres) of one run's test predictions."""
     from geoenc.metrics.ssi import DEFAULT_RADIUS_KM, ssi_scores
 
@@ -93,7 +96,9 @@ def _geobias(test, per_point: dict[str, np.ndarray], task: str, cfg: BenchmarkCo
     return {"unmarked_ssi": s["unmarked_ssi"], "marked_ssi": s["marked_ssi"], "n_low": s["n_low_centres"]}
 
 
-def _neural_run(method: str, seed: int, train_pts, test_pts, cfg: BenchmarkConfig) -> tuple[dict, dict, str]:
+def _neural_run(
+    method: str, seed: int, train_pts: Points, test_pts: Points, cfg: BenchmarkConfig
+) -> tuple[dict[str, Any], dict[str, np.ndarray], str]:
     from geoenc.models.predict import predict_points
     from geoenc.training import TrainConfig, train
 
@@ -121,7 +126,9 @@ def _neural_run(method: str, seed: int, train_pts, test_pts, cfg: BenchmarkConfi
     return metrics, preds.columns, model.task
 
 
-def _baseline_run(name: str, seed: int, train_pts, test_pts, cfg: BenchmarkConfig) -> tuple[dict, dict, str]:
+def _baseline_run(
+    name: str, seed: int, train_pts: Points, test_pts: Points, cfg: BenchmarkConfig
+) -> tuple[dict[str, Any], dict[str, np.ndarray], str]:
     from geoenc.metrics.classification import classification_metrics, per_point_classification
     from geoenc.metrics.regression import per_point_regression, regression_metrics
     from geoenc.models import data as D
@@ -146,9 +153,8 @@ def _baseline_run(name: str, seed: int, train_pts, test_pts, cfg: BenchmarkConfi
         probs, info = fit_predict(name, task, ll_tr, ytr, ll_te, len(classes), seed)
         metrics = classification_metrics(probs, yte)
         cols = per_point_classification(probs, yte)
-    metrics["train_seconds"] = time.perf_counter() - t0
-    metrics["settings"] = info
-    return metrics, cols, task
+    record: dict[str, Any] = {**metrics, "train_seconds": time.perf_counter() - t0, "settings": info}
+    return record, cols, task
 
 
 def run_benchmark(
@@ -161,7 +167,7 @@ def run_benchmark(
     coord_opts: CoordOptions | None = None,
     overwrite: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Run every (method, seed) not already in ``out_dir/runs``; write the table and chart; return all records.
 
     ``out_dir`` gets ``runs/<method>__seed<i>.json`` per finished run (a rerun skips those unless ``overwrite``),
@@ -179,8 +185,8 @@ def run_benchmark(
     test_pts = read_points(test_path, fmt, opts=coord_opts)
     for name, pts in (("train", train_pts), ("test", test_pts)):
         if cfg.label not in pts.attrs.column_names:
-            cols = ", ".join(pts.attrs.column_names)
-            raise InputError(f"label column {cfg.label!r} is not in the {name} file (columns: {cols})")
+            columns = ", ".join(pts.attrs.column_names)
+            raise InputError(f"label column {cfg.label!r} is not in the {name} file (columns: {columns})")
     (out / RUNS).mkdir(parents=True, exist_ok=True)
     threshold = cfg.threshold
     jobs = [(m, s, "encoder") for m in cfg.methods for s in range(cfg.seeds)]

@@ -22,6 +22,8 @@ import torch
 
 from geoenc.defaults import DEFAULT_METHOD
 from geoenc.device import parse_dtype, resolve_device, resolve_dtype
+from geoenc.encoders.base import PositionEncoder
+from geoenc.encoders.run import encode_array
 from geoenc.errors import UsageError
 from geoenc.io import CoordOptions, PointWriter, open_points
 from geoenc.io.points import Points
@@ -47,7 +49,7 @@ def rows_per_batch(batch_size: int, dim: int) -> int:
 
 
 @torch.no_grad()
-def encode_array(
+def embed_array(
     fn: Callable[[torch.Tensor], torch.Tensor],
     lonlat: np.ndarray,
     device: torch.device,
@@ -55,13 +57,55 @@ def encode_array(
     batch_size: int,
     dim: int | None = None,
 ) -> np.ndarray:
-    """``fn`` (an encoder or a model's ``embed``) on ``(N, 2)`` lon/lat degrees, in batches → ``(N, D)`` numpy."""
+    """``fn`` (a position encoder, or a model's ``embed``) on ``(N, 2)`` lon/lat degrees → ``(N, D)`` numpy.
+
+    A position encoder takes the float64 coordinates and writes cache-sized blocks into one output
+    (:func:`geoenc.encoders.run.encode_array`: its phases are exact for float64 input); a model's ``embed`` runs
+    in batches of rows (at most :data:`MAX_BATCH_BYTES` of output each).
+    """
+    if isinstance(fn, PositionEncoder):
+        return encode_array(fn, np.asarray(lonlat, dtype=np.float64), device=device, dtype=dtype)
     rows = rows_per_batch(batch_size, dim or int(getattr(fn, "embedding_dim", 64)))
     out = []
     for start in range(0, lonlat.shape[0], rows):
         x = torch.as_tensor(lonlat[start : start + rows], dtype=dtype).to(device)
         out.append(fn(x).to("cpu").numpy())
     return np.concatenate(out) if out else np.empty((0, dim or 0), dtype=np.float32)
+
+
+def fit_encoder(enc: Any, lonlat: np.ndarray, seed: int) -> None:
+    """Fit an encoder that needs data (rbf anchors, a tile extent) on ``(N, 2)`` lon/lat degrees; others stay."""
+    if enc.needs_fit:
+        enc.fit(torch.from_numpy(np.asarray(lonlat, dtype=np.float64)), seed=seed)
+
+
+def encode_lonlat(
+    lonlat: np.ndarray,
+    method: str | torch.nn.Module | None = None,
+    params: dict[str, Any] | None = None,
+    *,
+    device: str = "auto",
+    dtype: str = "float32",
+    batch_size: int = 65_536,
+    seed: int = 0,
+) -> np.ndarray:
+    """In-memory ``geoenc encode``: ``(N, 2)`` lon/lat degrees → ``(N, D)`` embeddings of a registered encoder.
+
+    Encoders fitted on data (rbf anchors, tile extent) are fitted on these same points, as :func:`encode_file`
+    fits them on its input (with their own ``seed`` parameter when given, else ``seed``). ``method`` is a
+    registered name (with ``params``) or an encoder built by :func:`geoenc.encoders.get_encoder`.
+    """
+    from geoenc.encoders import get_encoder
+
+    if isinstance(method, torch.nn.Module):
+        if params:
+            raise UsageError("give the parameters to get_encoder, not with an encoder already built")
+        enc: Any = method
+    else:
+        enc = get_encoder(method or DEFAULT_METHOD, **(params or {}))
+    dev, dt = resolve_device(device), resolve_dtype(dtype)
+    fit_encoder(enc, lonlat, seed)
+    return embed_array(enc.to(dev), np.asarray(lonlat, dtype=np.float64), dev, dt, batch_size, enc.embedding_dim)
 
 
 def _state_hash(module: torch.nn.Module) -> str:
@@ -121,7 +165,7 @@ class Embedder:
 
     def fit(self, lonlat: np.ndarray, seed: int = 0) -> None:
         """Fit an encoder that needs data (rbf anchors) on ``(N, 2)`` lon/lat degrees."""
-        self.module.fit(torch.from_numpy(np.asarray(lonlat)), seed=seed)
+        fit_encoder(self.module, lonlat, seed)
 
     def finish(self) -> None:
         """Record the encoder's final parameters and state hash (after any fit) in the provenance."""
@@ -152,7 +196,7 @@ class Embedder:
     def __call__(self, lonlat: np.ndarray) -> np.ndarray:
         """``(N, 2)`` lon/lat degrees → ``(N, D)`` embeddings (numpy)."""
         fn, dev, dt = self.bind()
-        return encode_array(fn, lonlat, dev, dt, self.batch_size, self.dim)
+        return embed_array(fn, lonlat, dev, dt, self.batch_size, self.dim)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -215,7 +259,7 @@ def encode_file(
     if model is not None and (method is not None or params):
         raise UsageError("give either --method (with -p) or --model, not both")
     if raster is not None or is_autoencoder_dir(model):
-        if not is_autoencoder_dir(model):
+        if model is None or not is_autoencoder_dir(model):
             raise UsageError("--raster goes with --model AE_DIR, an image autoencoder written by `geoenc autoencode`")
         if raster is None:
             raise UsageError(f"model {model} is an image autoencoder: give the raster to cut chips from with --raster")

@@ -52,21 +52,22 @@ def _lonlat(gdf: Any) -> np.ndarray:
     return np.column_stack((lon, lat))
 
 
-def _embedding_frame(values: np.ndarray, index: Any, layout: str) -> Any:
+def _embedding_frame(values: np.ndarray, index: Any, layout: str, column: str = "embedding") -> Any:
     import pandas as pd
     import pyarrow as pa
 
     if layout == "columns":
-        return pd.DataFrame(values, index=index, columns=[f"emb_{j}" for j in range(values.shape[1])])
+        prefix = "emb" if column == "embedding" else column  # as geoenc.io.frames.to_frame names them
+        return pd.DataFrame(values, index=index, columns=[f"{prefix}_{j}" for j in range(values.shape[1])])
     arr = pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(values).reshape(-1)), values.shape[1])
-    return pd.DataFrame({"embedding": pd.Series(pd.arrays.ArrowExtensionArray(arr), index=index)})
+    return pd.DataFrame({column: pd.Series(pd.arrays.ArrowExtensionArray(arr), index=index)})
 
 
-def _encode_partition(gdf: Any, embedder: Embedder, layout: str) -> Any:
+def _encode_partition(gdf: Any, embedder: Embedder, layout: str, column: str = "embedding") -> Any:
     import pandas as pd
 
     values = embedder(_lonlat(gdf)) if len(gdf) else np.zeros((0, embedder.dim), dtype=np.float32)
-    new = _embedding_frame(values.astype(np.float32, copy=False), gdf.index, layout)
+    new = _embedding_frame(values.astype(np.float32, copy=False), gdf.index, layout, column)
     return pd.concat([gdf, new], axis=1)  # one block for the D columns (assigning them one by one fragments)
 
 
@@ -75,6 +76,7 @@ def encode_frame(
     method: str | None = None,
     *,
     model: str | None = None,
+    column: str = "embedding",
     layout: str = "columns",
     device: str = "auto",
     dtype: str = "float32",
@@ -98,5 +100,5 @@ def encode_frame(
         lonlat = np.concatenate(dask.compute(*[dask.delayed(_lonlat)(p) for p in ddf.to_delayed()]))
         embedder.fit(lonlat, seed=seed)
     embedder.finish()
-    meta = _encode_partition(ddf._meta, embedder, layout)
-    return ddf.map_partitions(_encode_partition, dask.delayed(embedder, pure=False), layout, meta=meta)
+    meta = _encode_partition(ddf._meta, embedder, layout, column)
+    return ddf.map_partitions(_encode_partition, dask.delayed(embedder, pure=False), layout, column, meta=meta)

@@ -17,6 +17,7 @@ from geoenc.errors import ParameterError, UsageError
 from geoenc.io import CoordOptions, Outputs, write_points
 from geoenc.io.atomic import AtomicFile
 from geoenc.io.dataset import read_points_or_dataset
+from geoenc.io.remote import display_source
 from geoenc.io.write import resolve_output_format
 from geoenc.metrics.hotspots import DEFAULT_GI_K
 from geoenc.metrics.outcome import choose_outcome
@@ -46,8 +47,15 @@ def write_hotspot_raster(
     grid = LonLatGrid.global_grid(cell_deg)
     agg = grid.aggregate(result.lon, result.lat, {"gi_z_mean": result.hot.z, "bad_rate": result.outcome.bad})
     names = ["gi_z_mean", "bad_rate", "count"]
+    units = [None, "1", None]  # bad_rate is a fraction
     return write_geotiff(
-        path, [agg[n] for n in names], names, transform=grid.transform, nodata=np.nan, overwrite=overwrite
+        path,
+        [agg[n] for n in names],
+        names,
+        transform=grid.transform,
+        nodata=np.nan,
+        overwrite=overwrite,
+        units=units,
     )
 
 
@@ -129,7 +137,7 @@ def run_geobias(
                 points.lon,
                 points.lat,
                 outcome,
-                source=str(src),
+                source=display_source(src),  # a signed URL's query string stays out of the report
                 radius_km=radius_km,
                 k=k,
                 gi_k=gi_k,

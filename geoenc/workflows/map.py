@@ -42,7 +42,7 @@ class MapResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _rows_per_block(grid: Grid, bands: int) -> int:
+def rows_per_block(grid: Grid, bands: int) -> int:
     rows = max(1, BLOCK_BYTES // (4 * max(1, bands) * grid.width))
     if rows >= 256:
         rows -= rows % 256  # whole tiles per block
@@ -68,7 +68,7 @@ def _walk(
     """Evaluate the grid block by block and write each block; with ``mapper`` the blocks are tasks (e.g. on
     Dask workers, ``fn`` shared with them once) and are written here in row order as they arrive: the file
     is the one a single process writes, and only the blocks in flight are held."""
-    step = _rows_per_block(grid, bands)
+    step = rows_per_block(grid, bands)
     items = [(row0, min(step, grid.height - row0)) for row0 in range(0, grid.height, step)]
     if mapper is None:
         for item in items:
@@ -187,14 +187,15 @@ def map_model(
             names = [str(model.label or "prediction")]
             grid = make_grid(bbox, cell_deg, 1, max_cells)
             fn = lambda ll: reduce(ll, lambda b: b.reshape(-1, 1), np.float32)  # noqa: E731
-            kind, dtype, nodata, cmap = "regression", "float32", FLOAT_NODATA, None
+            kind, dtype, nodata, cmap, units = "regression", "float32", FLOAT_NODATA, None, None
         else:
 
             def coarse() -> np.ndarray:
                 # mean probability per class over a coarse grid (2°, or the map's cells when coarser)
                 g = make_grid(bbox, max(cell_deg, 2.0), 1)
                 ll = g.row_centres(0, g.height)
-                return reduce(ll, lambda b: b.sum(0, keepdim=True), np.float64).sum(0) / ll.shape[0]
+                mean: np.ndarray = reduce(ll, lambda b: b.sum(0, keepdim=True), np.float64).sum(0) / ll.shape[0]
+                return mean
 
             picked = [] if argmax else choose_classes(all_names, classes, top_k, all_classes, coarse)
             if picked:
@@ -203,16 +204,17 @@ def map_model(
                 idx = torch.as_tensor(picked)
                 fn = lambda ll: reduce(ll, lambda b: b[:, idx.to(b.device)], np.float32)  # noqa: E731
                 kind, dtype, nodata, cmap = "probability", "float32", FLOAT_NODATA, None
+                units = ["1"] * len(names)  # probabilities: dimensionless
             else:
                 if len(all_names) >= CLASS_NODATA:
                     raise UsageError(f"--argmax supports fewer than {CLASS_NODATA} classes")
                 names = ["argmax class index"]
                 grid = make_grid(bbox, cell_deg, 1, max_cells)
                 fn = lambda ll: reduce(ll, lambda b: b.argmax(1).reshape(-1, 1), np.uint16)  # noqa: E731
-                kind, dtype, nodata = "argmax", "uint16", CLASS_NODATA
+                kind, dtype, nodata, units = "argmax", "uint16", CLASS_NODATA, None
                 cmap = {i: c for i, c in enumerate(class_colours(len(all_names)))}
                 tags["classes"] = json.dumps(all_names)
-        with GridWriter(tif, grid, names, dtype=dtype, nodata=nodata, tags=tags, colormap=cmap) as writer:
+        with GridWriter(tif, grid, names, dtype=dtype, nodata=nodata, tags=tags, colormap=cmap, units=units) as writer:
             _walk(grid, len(names), fn, writer, progress, mapper)
         if pic is not None:
             what = (
@@ -256,7 +258,7 @@ def map_encoder(
     dev = resolve_device(device)
     name = f"{enc.name} dimension {dim}"
     return _map_dimension(
-        lambda x: enc(x),
+        lambda x: enc(x, dtype=torch.float32),
         enc.embedding_dim,
         dim,
         name,
@@ -343,7 +345,7 @@ def _map_dimension(
 
     @torch.no_grad()
     def values(lonlat: np.ndarray) -> np.ndarray:
-        out = fn(torch.from_numpy(lonlat).to(dev, torch.float32))[:, dim : dim + 1]
+        out = fn(torch.from_numpy(lonlat).to(dev))[:, dim : dim + 1]  # float64 coordinates
         return out.cpu().numpy().astype(np.float32)
 
     grid = make_grid(bbox, cell_deg, 1, max_cells)

@@ -100,7 +100,8 @@ def write_patches(
             open_points(points, fmt, coord_opts, batch_rows=batch_rows), writer, compute, progress
         )
         if outside["first"] is not None and not skip_outside:
-            raise InputError(outside_message(outside["count"], total, *outside["first"], reader.path))
+            first_row, lon, lat = outside["first"]
+            raise InputError(outside_message(outside["count"], total, first_row, lon, lat, reader.path))
         if rows == 0:
             raise InputError(f"all {total:,} points lie outside raster {reader.path!r}: no chip to write")
     return PatchesResult(rows=rows, skipped=outside["count"], shape=tuple(info["chip_shape"]), info=info)

@@ -145,7 +145,7 @@ def _case(tmp_path: Path, toy: Path, ae: Path, pts: Path, name: str):
         "encode outside": (
             ["encode", nocrs.with_name("far.csv"), "--model", ae, "--raster", toy, "-o", tmp_path / "e.parquet"],
             1,
-            r"1 of 1 points lie outside raster .*\(first: row 0",
+            r"1 of 1 points lie outside raster .*\(first: row 1",
         ),
     }[name]
 

@@ -106,7 +106,7 @@ def _bad(tmp_path, grid, case):
         "points outside": (
             [grid, outside, "--size", "3"],
             1,
-            r"2 of 3 points lie outside raster .*\(first: row 1, lon -30, lat 5\)",
+            r"2 of 3 points lie outside raster .*\(first: row 2, lon -30, lat 5\)",
         ),
         "size larger than raster": ([grid, ok, "--size", "11"], 2, "--size 11 is larger than raster"),
         "unreadable raster": ([junk, ok], 1, "cannot read raster"),

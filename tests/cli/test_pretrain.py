@@ -143,7 +143,7 @@ def _write(tmp_path: Path, feats, typ=None) -> Path:
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--temperature", "q=1"], 2, "unknown temperature 'q'"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--temperature", "0"], 2, "must be a finite number > 0"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--weights", "l=x"], 2, "not a number"),
-        ([[1.0, 2.0]] * 4, ["--features", "feat", "--batch-size", "1"], 2, "batch_size"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--batch-size", "1"], 2, "--batch-size"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--random-extent", "box"], 2, "random_extent='box'"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "-m", "nope"], 2, "unknown method"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "-n", "width=3"], 2, "no parameter 'width'"),

@@ -45,3 +45,25 @@ def make(name: str, **params) -> torch.nn.Module:
     if enc.needs_fit:
         enc.fit(sample_points(300, seed=123), seed=0)
     return enc
+
+
+#: every encoder at the end of its parameter ranges where float32 is hardest to keep faithful: the smallest allowed
+#: radius / kernel, the largest frequency (a new encoder must add itself here; a test checks that it did)
+EXTREME_PARAMS: dict[str, dict] = {
+    "tile": {"cell_size": 0.1, "dim": 1},
+    "wrap": {},
+    "wrap_ffn": {},
+    "rbf": {"kernel_size": 1e-6},
+    "rff": {"kernel_size": 1e8, "frequency_num": 64},
+    "grid": {"min_radius": 1e-7},
+    "theory": {"min_radius": 1e-7},
+    "xyz": {},
+    "nerf": {"frequency_num": 30},
+    "sphereC": {"min_radius": 1e-9},
+    "sphereC+": {"min_radius": 1e-9},
+    "sphereM": {"min_radius": 1e-9},
+    "sphereM+": {"min_radius": 1e-9},
+    "dfs": {"min_radius": 1e-9, "frequency_num": 8},
+    "sh": {"degree": 128},
+    "geoclip": {"sigmas": (1e6,), "frequency_num": 64},
+}

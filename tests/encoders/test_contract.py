@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from geoenc.encoders import encoder_names, get_encoder, get_encoder_class, list_encoders
-from tests.encoders.helpers import EDGE_POINTS, LEARNABLE, PERIODIC, make, sample_points
+from geoenc.errors import ParameterError
+from tests.encoders.helpers import EDGE_POINTS, EXTREME_PARAMS, LEARNABLE, PERIODIC, make, sample_points
 
 NAMES = encoder_names()
 
@@ -112,8 +113,85 @@ def test_float32_close_to_float64(name):
     x = sample_points()[:-2]  # the last two edge points round to ±180°/±90° in float32 (another tile cell)
     a = enc(x)
     b = enc(x.float()).double()
-    # the highest frequencies (up to 2^15·π for nerf, 1/r_min = 1000 for sphere*) lose float32 phase
+    # float32 coordinates themselves are rounded (up to 1e-5°), which the highest frequencies (1/r_min = 1000 for
+    # sphere*, 2^15·π for nerf) turn into ~1e-2; the features of the float32 coordinates are exact (tests below)
     torch.testing.assert_close(b, a, atol=2e-2, rtol=0)
+
+
+def test_every_encoder_has_extreme_parameters():
+    assert set(EXTREME_PARAMS) == set(NAMES)
+
+
+def _extreme(name: str):
+    """The encoder at its extreme parameters and float64 points where it is sensitive (rbf: near its anchors)."""
+    enc = get_encoder(name, **EXTREME_PARAMS[name])
+    x = sample_points(200, seed=11)
+    if enc.needs_fit:
+        enc.fit(x, seed=0)
+        g = torch.Generator().manual_seed(2)
+        # within a few σ = 1e-6° of the anchors, where the kernel changes fastest
+        x = enc.anchors.repeat(2, 1) + torch.randn(2 * enc.num_anchors, 2, generator=g, dtype=torch.float64) * 2e-6
+    return enc, x
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_is_faithful_at_the_extremes(name):
+    """float64 coordinates → float32 features within 1e-5 of the float64 formula, at the finest allowed scale."""
+    enc, x = _extreme(name)
+    with torch.no_grad():
+        ref = enc(x)
+        got = enc(x, dtype=torch.float32)
+    assert got.dtype == torch.float32 and ref.dtype == torch.float64
+    assert (got.double() - ref).abs().max().item() <= 1e-5
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_input_is_faithful_at_the_extremes(name):
+    """float32 coordinates (a training batch) → float32 features within 1e-5 of the float64 formula of them."""
+    enc, x = _extreme(name)
+    x32 = x.float()
+    with torch.no_grad():
+        assert (enc(x32).double() - enc(x32.double())).abs().max().item() <= 1e-5
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sub_blocks_and_out_match_one_call(name, monkeypatch):
+    import geoenc.encoders.base as base
+
+    enc = make(name)
+    x = sample_points(300, seed=4)
+    with torch.no_grad():
+        whole = enc(x, dtype=torch.float32)
+        monkeypatch.setattr(base, "PREPARE_ROWS", 50)  # several preparation chunks of 34 rows, blocks of 17
+        blocks = enc(x, dtype=torch.float32, block_rows=17)
+        out = torch.full((x.shape[0], enc.embedding_dim), float("nan"))
+        same = enc(x, out=out, block_rows=64)
+    assert same is out
+    torch.testing.assert_close(blocks, whole, atol=0, rtol=0)
+    torch.testing.assert_close(out, whole, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_outputs_are_the_float32_features_rounded(name, dtype):
+    enc = make(name)
+    x = sample_points(40)
+    with torch.no_grad():
+        half = enc(x, dtype=dtype)
+        ref = enc(x, dtype=torch.float32)
+    assert half.dtype == dtype
+    torch.testing.assert_close(half, ref.to(dtype), atol=0, rtol=0)
+
+
+def test_out_is_checked():
+    enc = make("sphereM")
+    x = sample_points(10)
+    with pytest.raises(ParameterError, match="out must be"):
+        enc(x, out=torch.empty(3, enc.embedding_dim))
+    with pytest.raises(ParameterError, match="autograd"):
+        enc(x.clone().requires_grad_(True), out=torch.empty(x.shape[0], enc.embedding_dim))
+    with pytest.raises(ParameterError, match="dtype"):
+        enc(x, dtype=torch.int32)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -219,3 +297,14 @@ def test_cuda_input_gives_cuda_output(name):
     out = cpu.to("cuda")(x.to("cuda"))
     assert out.device.type == "cuda" and out.dtype == x.dtype
     torch.testing.assert_close(out.cpu(), expected, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_autocast_does_not_lower_the_phases(name):
+    enc = make(name)
+    x = sample_points(50).float()
+    with torch.no_grad():
+        ref = enc(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got = enc(x)
+    torch.testing.assert_close(got, ref, atol=0, rtol=0)

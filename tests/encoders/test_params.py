@@ -10,7 +10,7 @@ from geoenc.errors import ParameterError, UnknownNameError
 #: an out-of-range value for every parameter name any encoder has; a new parameter must be added here
 OUT_OF_RANGE = {
     "frequency_num": [0, -3, 100_000_000],
-    "min_radius": [0.0, -1.0, float("nan")],
+    "min_radius": [0.0, -1.0, float("nan"), 1e-10],
     "max_radius": [0.0, -5.0],
     "num_anchors": [0],
     "kernel_size": [0.0, -1.0],
@@ -110,3 +110,17 @@ def test_unknown_method_suggests():
 )
 def test_dimension_formulas(name, params, dim):
     assert get_encoder(name, **params).embedding_dim == dim
+
+
+def test_rbf_kernel_below_its_floor_is_refused():
+    # below 1e-6° float64 coordinates no longer resolve the kernel to float32 precision
+    with pytest.raises(ParameterError, match="kernel_size"):
+        get_encoder("rbf", kernel_size=1e-7)
+    assert get_encoder("rbf", kernel_size=1e-6).kernel_size == 1e-6
+
+
+@pytest.mark.parametrize("name,smallest", [("grid", 1e-7), ("theory", 1e-7), ("sphereM", 1e-9), ("dfs", 1e-9)])
+def test_smallest_radius_is_allowed(name, smallest):
+    assert get_encoder(name, min_radius=smallest).params["min_radius"] == smallest
+    with pytest.raises(ParameterError, match="min_radius"):
+        get_encoder(name, min_radius=smallest / 2)

@@ -114,6 +114,30 @@ def test_embed_points(trained, toy, tmp_path):
     np.testing.assert_allclose(z3, z, atol=1e-6)
 
 
+class _PathLike:
+    """An ``os.PathLike`` that is not a ``pathlib.Path`` (what some libraries hand out for files)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __fspath__(self):
+        return self.path
+
+
+def test_embed_points_from_any_path_like(trained, toy, tmp_path):
+    # any os.PathLike names the points, the raster and the model (the points raised AttributeError: read_points
+    # took them for a file object; the raster was looked for under the object's repr)
+    out, _ = trained
+    pts = _lonlat_of_pixels([20, 40], [30, 50])
+    src = tmp_path / "p.parquet"
+    write_points(src, pts[:, 0], pts[:, 1])
+    z, _ = embed_points_with_autoencoder(out, toy, pts, device="cpu")
+    z_path, _ = embed_points_with_autoencoder(_PathLike(out), _PathLike(toy), _PathLike(src), device="cpu")
+    z_text, _ = embed_points_with_autoencoder(str(out), str(toy), str(src), device="cpu")
+    np.testing.assert_allclose(z_path, z, atol=1e-6)
+    np.testing.assert_allclose(z_text, z, atol=1e-6)
+
+
 def test_edge_chip_error_counts_valid_pixels_only(trained, toy):
     out, _ = trained
     z, err = embed_points_with_autoencoder(out, toy, _lonlat_of_pixels([0], [0]), device="cpu")

@@ -130,7 +130,7 @@ def test_windowed_reads_match_in_memory_reads(tmp_path, size):
 
 
 def test_points_outside_are_named_or_skipped(grid):
-    with pytest.raises(InputError, match=r"2 of 3 points lie outside .*first: row 1, lon 30"):
+    with pytest.raises(InputError, match=r"2 of 3 points lie outside .*first: row 2, lon 30"):
         extract_patches(grid, [5.5, 30.0, 5.5], [5.5, 5.0, -1.0], size=3)
     p = extract_patches(grid, [5.5, 30.0, 5.5], [5.5, 5.0, -1.0], size=3, skip_outside=True)
     assert p.index.tolist() == [0] and p.chips.shape[0] == 1

@@ -106,7 +106,7 @@ def test_a_big_file_is_split_into_chunks_of_whole_row_groups(tmp_path):
     assert [p.relpath for p in ds.partitions][:2] == ["part-00000.parquet", "part-00001.parquet"]
     assert ds.single_file and discover(tmp_path / "big.parquet").partitions[0].row_groups == (0, 10)
     (tmp_path / "big.csv").write_text("lon,lat\n1,2\n")
-    with pytest.raises(InputError, match="not a Parquet file: .*leave out --engine dask"):
+    with pytest.raises(InputError, match=r"not a Parquet file: .*leave out --engine dask"):
         discover(tmp_path / "big.csv")
 
 

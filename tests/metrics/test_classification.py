@@ -79,3 +79,18 @@ def test_bad_shapes():
         classification_metrics(np.zeros(3), [0, 1, 2])
     with pytest.raises(ValueError):
         classification_metrics(P, [0, 1])
+
+
+def test_nan_scores_never_count_as_hits():
+    """A diverged model scores NaN everywhere: it used to get top-1 = top-3 = MRR ≈ 1 (NaN compared as a hit)."""
+    import numpy as np
+
+    from geoenc.metrics.classification import classification_metrics, per_point_classification
+
+    probs = np.full((4, 5), np.nan)
+    y = np.array([0, 1, 2, 3])
+    m = classification_metrics(probs, y)
+    assert m["top1"] == 0.0 and m["top3"] == 0.0 and m["mrr"] == 0.2  # ranked last of 5
+    partly = np.array([[np.nan, 0.1, 0.2], [0.7, np.nan, 0.1]])
+    cols = per_point_classification(partly, np.array([0, 0]))
+    assert list(cols["hit@1"]) == [0.0, 1.0] and cols["reciprocal_rank"][0] == 1 / 3

@@ -173,3 +173,25 @@ def test_headless_embedding_model_round_trips(tmp_path):
     torch.testing.assert_close(m.embed(GRID), model.location(torch.as_tensor(GRID, dtype=torch.float32)))
     with pytest.raises(ModelError, match="no prediction head"):
         m.predict(GRID)
+
+
+def test_weights_that_are_not_finite_are_refused(tmp_path, class_model):
+    """A diverged model (NaN weights) must not load; it used to predict with ~99.9 % 'accuracy'."""
+    import json
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from geoenc.models.checkpoint import sha256_file
+
+    bad = tmp_path / "bad"
+    shutil.copytree(class_model, bad)
+    tensors = load_file(str(bad / "model.safetensors"))
+    first = next(k for k, v in tensors.items() if v.is_floating_point())
+    tensors[first] = tensors[first] * float("nan")
+    save_file(tensors, str(bad / "model.safetensors"), metadata={"format": "pt"})
+    cfg = json.loads((bad / "config.json").read_text())
+    cfg["weights_sha256"] = sha256_file(bad / "model.safetensors")  # a consistent folder, just diverged
+    (bad / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match="NaN or infinite values"):
+        load_model(bad)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -11,6 +12,20 @@ import pytest
 
 from geoenc.io import write_points
 from tests.training.helpers import point_table
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd``; on a hang, kill its whole process group and fail with what it printed."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    try:
+        out, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"torchrun did not finish in 300 s; it printed:\n{out[-3000:]}\n{err[-3000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 @pytest.mark.slow
@@ -41,7 +56,10 @@ def test_torchrun_two_processes_matches_single_process(tmp_path):
         "cpu",
         "--quiet",
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # loopback for gloo (a host name that resolves elsewhere would stall it); a stalled collective fails in 120 s
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GEOENC_DIST_TIMEOUT": "120"}
+    if sys.platform.startswith("linux"):
+        env["GLOO_SOCKET_IFNAME"] = "lo"
     single = subprocess.run(
         [sys.executable, "-m", "geoenc", *args, "-o", str(tmp_path / "one")],
         capture_output=True,
@@ -50,7 +68,7 @@ def test_torchrun_two_processes_matches_single_process(tmp_path):
         timeout=300,
     )
     assert single.returncode == 0, single.stderr
-    multi = subprocess.run(
+    multi = _run(
         [
             sys.executable,
             "-m",
@@ -64,10 +82,7 @@ def test_torchrun_two_processes_matches_single_process(tmp_path):
             "-o",
             str(tmp_path / "two"),
         ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+        env,
     )
     assert multi.returncode == 0, multi.stderr
     one = json.loads((tmp_path / "one" / "metrics.json").read_text())

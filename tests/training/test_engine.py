@@ -101,3 +101,15 @@ def test_training_leaves_the_callers_random_state_alone():
     train(small_config(epochs=1), quadrants(100))
     assert torch.equal(torch.get_rng_state(), before)
     assert math.isfinite(torch.rand(1).item())
+
+
+def test_runs_that_cannot_fit_in_memory_are_refused_up_front(monkeypatch):
+    import geoenc.training.memory as memory
+    from geoenc.errors import ParameterError
+
+    monkeypatch.setattr(memory, "physical_memory", lambda: 64 << 20)  # a 64 MiB machine
+    cfg = small_config(net_params={"hidden": 4096, "out": 2048, "dropout": 0.0})  # ~8.4M parameters: ~134 MiB Adam
+    with pytest.raises(ParameterError, match=r"needs about .* GiB, more than the .* GiB this machine can give") as e:
+        train(cfg, quadrants(100))
+    assert "--batch-size" in str(e.value)
+    train(small_config(epochs=1), quadrants(100))  # a small model still trains on that machine
