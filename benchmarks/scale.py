@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import resource
 import shutil
@@ -222,7 +223,12 @@ def bench_ssi(args) -> None:
     low = np.flatnonzero(bad)
     centres = np.zeros(n, dtype=bool)
     centres[rng.choice(low, size=min(args.centres, low.size), replace=False)] = True
-    print(f"{n:,} points, {low.size:,} low-performance; timing {int(centres.sum()):,} of them as centres")
+    from geoenc.metrics.ssi import BATCHES_PER_TASK
+
+    k = int(centres.sum())
+    tasks = math.ceil(math.ceil(k / 64) / BATCHES_PER_TASK)
+    print(f"{n:,} points, {low.size:,} low-performance; timing {k:,} of them as centres ({tasks} Dask tasks)")
+    print("one process: n_jobs=1, but its k-d tree queries use every core (scipy workers=-1); Dask tasks use one")
     times: dict[str, list[float]] = {"one process": [], "dask 1 worker": [], "dask 2 workers": []}
     cpu: dict[str, list[float]] = {k: [] for k in times}
     ref = None
@@ -247,8 +253,9 @@ def bench_ssi(args) -> None:
             same = np.array_equal(got.marked, ref.marked, equal_nan=True) and np.array_equal(
                 got.unmarked, ref.unmarked, equal_nan=True
             )
-            print(f"[{r}] dask {w} worker(s) {list(times.values())[w][-1]:.1f} s, identical={same}, {load()}")
-    k = int(centres.sum())
+            print(
+                f"[{r}] dask {w} worker(s) {list(times.values())[w][-1]:.1f} s, identical={same}, {load()}", flush=True
+            )
     for name, ts in times.items():
         med, c = statistics.median(ts), statistics.median(cpu[name])
         print(

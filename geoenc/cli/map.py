@@ -111,7 +111,7 @@ def map_cmd(
     }
     with o.open_engine(engine, scheduler, quiet) as mapper, progress_bar("mapping rows", quiet) as update:
         grid["mapper"] = mapper
-        if method is not None:
+        if method is not None and dim is not None:  # --method without --dim was refused above
             res = maps.map_encoder(method, params, dim, output, progress=update, **grid)
         elif model is None:  # unreachable: exactly one of the two was checked above
             raise UsageError("give a MODEL folder")

@@ -69,7 +69,7 @@ def predict(
 
         o.dataset_output_format(output_format)
         with o.open_engine(engine, scheduler, quiet) as mapper, progress_bar("partitions", quiet) as update:
-            res = predict_dataset(
+            ds = predict_dataset(
                 model,
                 input,
                 output,
@@ -85,8 +85,8 @@ def predict(
                 progress=update,
                 log=lambda msg: note(msg, quiet),
             )
-        extra = f"; {summary(res.metrics)}" if res.metrics else ""
-        note(f"predicted {o.dataset_summary(res)} with {res.label} → {output}{extra}", quiet)
+        extra = f"; {summary(ds.metrics)}" if ds.metrics else ""
+        note(f"predicted {o.dataset_summary(ds)} with {ds.label} → {output}{extra}", quiet)
         return
 
     with progress_bar("predicting", quiet) as update:

@@ -142,7 +142,8 @@ def chunk_file(path: str | os.PathLike[str], chunk_rows: int | None = None) -> D
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         raise InputError(f"cannot read {text!r} as Parquet ({str(exc).strip()[:200]}): is the file complete?") from None
     st = os.stat(text)
-    parts, start, first, rows = [], 0, 0, 0
+    parts: list[Partition] = []
+    start, first, rows = 0, 0, 0
     for g in range(md.num_row_groups):
         rows += md.row_group(g).num_rows
         if rows >= chunk_rows or g == md.num_row_groups - 1:
@@ -269,7 +270,8 @@ def read_marker(path: str | os.PathLike[str]) -> dict[str, Any] | None:
 
     try:
         meta = pq.read_schema(path).metadata or {}
-        return json.loads(meta.get(b"geoenc", b"{}")).get(MARKER_KEY)
+        marker: dict[str, Any] | None = json.loads(meta.get(b"geoenc", b"{}")).get(MARKER_KEY)
+        return marker
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError, ValueError, AttributeError):
         return None
 

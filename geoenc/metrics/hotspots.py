@@ -17,7 +17,9 @@ level by level.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -126,7 +128,7 @@ def hotspots(
     return HotspotResult(z=z, p=p, bin=gi_bins(z, p, q), q=q, weights=desc)
 
 
-def _graph_rows(shared: dict, rows: tuple[int, int]):
+def _graph_rows(shared: dict[str, Any], rows: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray | None]:
     """One task of :func:`hotspots_partitioned`: Gi* of rows [a, b) and their Moran k-NN indices.
 
     ``shared`` holds every point and the value (sent once per worker); the k-d tree of all points is built on
@@ -156,7 +158,7 @@ def hotspots_partitioned(
     lon: np.ndarray,
     lat: np.ndarray,
     y: np.ndarray,
-    mapper,
+    mapper: Callable[..., Any],
     *,
     k: int = DEFAULT_GI_K,
     band_km: float | None = None,

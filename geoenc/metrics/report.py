@@ -152,6 +152,7 @@ def compute_geobias(
             hot, midx = hotspots_partitioned(
                 lon, lat, outcome.gi_value, mapper, k=gi_k, band_km=band_km, fdr=fdr, moran_k=moran_k
             )
+            assert midx is not None  # moran_k ≥ 1 was checked
             moran = global_moran(outcome.gi_value, knn_matrix(midx))
     except ValueError as exc:  # constant value
         raise InputError(f"{outcome.description}: {exc}") from None

@@ -38,8 +38,10 @@ presence points among themselves (centres offset far apart in one tree); then S,
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -363,7 +365,7 @@ def _n_jobs(n_jobs: int, n_batches: int) -> int:
     return max(1, min(n_jobs, n_batches))
 
 
-def _run_batch(cids: np.ndarray, st: dict | None = None):
+def _run_batch(cids: np.ndarray, st: dict[str, Any] | None = None):
     """Both scores for one batch of centre indices (reads the inputs from ``st``, by default ``_STATE``)."""
     st = _STATE if st is None else st
     xyz, n = st["xyz"], st["xyz"].shape[0]
@@ -390,41 +392,24 @@ def _run_batch(cids: np.ndarray, st: dict | None = None):
     return cids, un, mk, cnt
 
 
-def _run_batches(st: dict, batches: list[np.ndarray]) -> list:
+def _run_batches(st: dict[str, Any], batches: list[np.ndarray]) -> list[Any]:
     """One task of a distributed run (:func:`ssi_scores` with a ``mapper``): several batches of centres.
 
     ``st`` is the run's inputs, shared once per worker; the k-d tree of the points is built there on first use
     (the same tree as in one process, so the same neighbours).
     """
-    if "tree" not in st:
+    if st.get("tree") is None:
         st["tree"] = cKDTree(st["xyz"])
     return [_run_batch(c, st) for c in batches]
 
 
-def _score_here(batches: list[np.ndarray], jobs: int, state: dict, out: tuple, progress) -> None:
-    """Score the batches in this process, or in ``jobs`` forked processes that inherit ``_STATE``."""
-    unmarked, marked, nn_count = out
-    _STATE.update(state, tree=cKDTree(state["xyz"]), workers=-1 if jobs == 1 else 1)
-    pool = None
-    try:
-        if jobs == 1:
-            results = map(_run_batch, batches)
-        else:
-            import multiprocessing as mp
-
-            pool = mp.get_context("fork").Pool(jobs)
-            results = pool.imap(_run_batch, batches)
-        done = 0
-        for cids, un, mk, cnt in results:
-            unmarked[cids], marked[cids], nn_count[cids] = un, mk, cnt
-            done += cids.size
-            if progress is not None:
-                progress(done)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        _STATE.clear()
+def _mapped(mapper: Callable[..., Any], per: int, batches: Sequence[np.ndarray]) -> Iterator[Any]:
+    """:func:`_run_batch` of every batch as tasks of ``per`` batches on ``mapper`` (inputs from ``_STATE``, shared
+    once with the workers, without the tree), in completion order."""
+    shared = {**{k: v for k, v in _STATE.items() if k != "tree"}, "workers": 1}
+    groups = [list(batches[g : g + per]) for g in range(0, len(batches), per)]
+    for _, results in mapper(_run_batches, shared, groups, name="ssi"):
+        yield from results
 
 
 @dataclass
@@ -465,7 +450,7 @@ def ssi_scores(
     scores: tuple[str, ...] = ("unmarked", "marked"),
     progress=None,
     n_jobs: int = 1,
-    mapper=None,
+    mapper: Callable[..., Any] | None = None,
     batches_per_task: int | None = None,
 ) -> SSIResult:
     """Unmarked (base, PyGBS ``pnp_ssi``) and marked (relative, ``rp_ssi``) SSI of every centre.
@@ -507,19 +492,40 @@ def ssi_scores(
     ids = np.flatnonzero(cmask)
     batches = [ids[b0 : b0 + batch_size] for b0 in range(0, ids.size, batch_size)]
     jobs = _n_jobs(n_jobs, len(batches))
-    state = dict(lon=lon, lat=lat, bad=bad, xyz=xyz, k=keff, r=r, scores=tuple(scores), presence=unmarked_presence)
-    if mapper is None:
-        _score_here(batches, jobs, state, (unmarked, marked, nn_count), progress)
-    else:
-        per = batches_per_task or BATCHES_PER_TASK
-        groups = [batches[g : g + per] for g in range(0, len(batches), per)]
+    _STATE.update(
+        lon=lon,
+        lat=lat,
+        bad=bad,
+        xyz=xyz,
+        tree=cKDTree(xyz) if mapper is None else None,  # a mapper's workers build their own
+        k=keff,
+        r=r,
+        scores=tuple(scores),
+        presence=unmarked_presence,
+        workers=-1 if jobs == 1 else 1,
+    )
+    pool = None
+    try:
+        if mapper is not None:
+            results = _mapped(mapper, batches_per_task or BATCHES_PER_TASK, batches)
+        elif jobs == 1:
+            results = map(_run_batch, batches)
+        else:
+            import multiprocessing as mp
+
+            pool = mp.get_context("fork").Pool(jobs)
+            results = pool.imap(_run_batch, batches)
         done = 0
-        for _, results in mapper(_run_batches, {**state, "workers": 1}, groups, name="ssi"):
-            for cids, un, mk, cnt in results:
-                unmarked[cids], marked[cids], nn_count[cids] = un, mk, cnt
-                done += cids.size
+        for cids, un, mk, cnt in results:
+            unmarked[cids], marked[cids], nn_count[cids] = un, mk, cnt
+            done += cids.size
             if progress is not None:
                 progress(done)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        _STATE.clear()
     return SSIResult(
         unmarked=unmarked,
         marked=marked,

@@ -176,9 +176,13 @@ def merge_metric_parts(parts: list[dict[str, Any] | None]) -> dict[str, Any] | N
     from the summed errors; R² from the pooled truth variance (Chan et al.'s pairwise update), equal to the
     single-pass value up to rounding.
     """
-    parts = [p for p in parts if p is not None]
-    if not parts:
+    present = [p for p in parts if p is not None]
+    if not present:
         return None
+    return _merge_present(present)
+
+
+def _merge_present(parts: list[dict[str, Any]]) -> dict[str, Any]:
     if parts[0]["kind"] == "regression":
         n, mean, m2 = 0, 0.0, 0.0
         for p in parts:

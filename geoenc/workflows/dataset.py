@@ -339,7 +339,7 @@ def predict_dataset(
 
         Predictor(loaded)  # raises the one-line ModelError for a head-less model
     dataset = _prepare(source, out_dir, fmt)
-    options = {"top": top, "prior": prior, "label": label, "batch_size": batch_size, "device": device}
+    options: dict[str, Any] = {"top": top, "prior": prior, "label": label, "batch_size": batch_size, "device": device}
     options["coord_opts"] = coord_opts or CoordOptions()
     settings = settings_hash(
         provenance(

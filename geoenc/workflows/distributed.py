@@ -56,6 +56,16 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
+def _task_exception(value: Any) -> BaseException | None:
+    """The exception of a failed task as ``as_completed(with_results=True, raise_errors=False)`` yields it: an
+    ``(type, exception, traceback)`` tuple (the exception itself in some versions of distributed)."""
+    if isinstance(value, BaseException):
+        return value
+    if isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], BaseException):
+        return value[1]
+    return None
+
+
 def local_mapper(
     fn: Callable[[Any, Any], Any],
     shared: Any,
@@ -80,7 +90,7 @@ class DaskMapper:
 
     @property
     def threads(self) -> int:
-        return max(1, sum(self.client.nthreads().values()))
+        return max(1, int(sum(self.client.nthreads().values())))
 
     def __call__(
         self,
@@ -110,24 +120,28 @@ class DaskMapper:
         [shared_f] = client.scatter([shared], broadcast=True, hash=False)
         window = self._window or (2 * self.threads if ordered else max(MIN_WINDOW, WINDOW_PER_THREAD * self.threads))
         pending: dict[Any, int] = {}
-        ac = as_completed(loop=client.loop, with_results=True, raise_errors=False)  # results fetched as they end
-        state = {"next": 0, "returned": set(), "low": 0}
+        # results are fetched as tasks end; a failed task yields its exception instead of raising here
+        ac: Any = as_completed(loop=client.loop, with_results=True, raise_errors=False)  # type: ignore[no-untyped-call]
+        nxt = 0  # the next item to submit
+        low = 0  # every item before it has come back
+        back: set[int] = set()  # items at or after ``low`` that have come back
 
         def submit_more() -> None:
-            while state["next"] < len(items) and len(pending) < window:
-                if ordered and state["next"] >= state["low"] + window:
+            nonlocal nxt
+            while nxt < len(items) and len(pending) < window:
+                if ordered and nxt >= low + window:
                     return
-                i = state["next"]
-                f = client.submit(fn, shared_f, items[i], key=f"{label}-{i}", retries=self.retries, pure=False)
-                pending[f] = i
+                f = client.submit(fn, shared_f, items[nxt], key=f"{label}-{nxt}", retries=self.retries, pure=False)
+                pending[f] = nxt
                 ac.add(f)
-                state["next"] += 1
+                nxt += 1
 
         def returned(i: int) -> None:
-            state["returned"].add(i)
-            while state["low"] in state["returned"]:
-                state["returned"].discard(state["low"])
-                state["low"] += 1
+            nonlocal low
+            back.add(i)
+            while low in back:
+                back.discard(low)
+                low += 1
             submit_more()
 
         try:
@@ -140,7 +154,7 @@ class DaskMapper:
                     returned(i)
                     yield i, value
                     continue
-                exc = value if status == "error" else None
+                exc = _task_exception(value) if status == "error" else None
                 what = f"task {i + 1} of {len(items)} ({name or 'geoenc'})"
                 if exc is None:
                     reason = f"{what} was cancelled on the cluster"

@@ -142,7 +142,8 @@ class Embedder:
 
             loaded = load_model(model, load_device or torch.device("cpu"))
             self.module, self.dim = loaded, int(loaded.embedding_dim)
-            self.label, self.params = loaded.encoder_name, {}
+            self.label = loaded.encoder_name
+            self.params: dict[str, Any] = {}
             self.meta = provenance(
                 "encode",
                 model=str(model),
@@ -155,7 +156,7 @@ class Embedder:
 
             enc = get_encoder(method or DEFAULT_METHOD, **(params or {}))
             self.module, self.dim, self.label = enc, int(enc.embedding_dim), enc.name
-            self.params, self.meta = {}, {}
+            self.params, self.meta = {}, {}  # set by finish(), after any fit
         self.is_model = model is not None
         self._bound: tuple[Callable[[torch.Tensor], torch.Tensor], torch.device, torch.dtype] | None = None
 

@@ -32,10 +32,11 @@ def _crs_text(crs: Any) -> str | None:
         return None
     from pyproj import CRS
 
-    crs = CRS.from_user_input(crs)
-    if crs.equals(CRS("OGC:CRS84")) or crs.to_epsg() == 4326:
+    parsed = CRS.from_user_input(crs)
+    if parsed.equals(CRS("OGC:CRS84")) or parsed.to_epsg() == 4326:
         return None
-    return crs.to_wkt()
+    wkt: str = parsed.to_wkt()
+    return wkt
 
 
 def _lonlat(gdf: Any) -> np.ndarray:
@@ -89,7 +90,8 @@ def encode_frame(
     ``method``/``params`` (default ``sphereM``) or ``model`` (a model folder) as in ``geoenc encode``. An encoder
     fitted on data (rbf) is fitted on every point of the frame first (that computes the coordinates once).
     """
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
     if layout not in ("list", "columns"):
         raise UsageError(f"unknown layout {layout!r}: choose list or columns")
@@ -97,8 +99,8 @@ def encode_frame(
         raise UsageError("geoenc.encode takes a dask_geopandas.GeoDataFrame (with a geometry column)")
     embedder = Embedder(method, params, model=model, device=device, dtype=dtype, batch_size=batch_size)
     if embedder.needs_fit:
-        lonlat = np.concatenate(dask.compute(*[dask.delayed(_lonlat)(p) for p in ddf.to_delayed()]))
+        lonlat = np.concatenate(compute(*[delayed(_lonlat)(p) for p in ddf.to_delayed()]))  # type: ignore[no-untyped-call]
         embedder.fit(lonlat, seed=seed)
     embedder.finish()
     meta = _encode_partition(ddf._meta, embedder, layout, column)
-    return ddf.map_partitions(_encode_partition, dask.delayed(embedder, pure=False), layout, column, meta=meta)
+    return ddf.map_partitions(_encode_partition, delayed(embedder, pure=False), layout, column, meta=meta)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
 from geoenc.io import write_points
 from tests.training.helpers import point_table
+from tests.training.test_ddp import _run  # kills the whole process group of a hung run and shows its output
 
 ARGS = [
     "--label",
@@ -45,10 +45,6 @@ def _data(tmp_path):
         write_points(tmp_path / "ds" / f"part-{i}.parquet", lon[sl], lat[sl], attrs.slice(250 * i, 250))
 
 
-def _run(cmd, env):
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-
-
 def test_training_on_a_dataset_is_training_on_its_concatenation(tmp_path, cli):
     _data(tmp_path)
     one = cli("train", tmp_path / "whole.parquet", "-o", tmp_path / "one", *ARGS)
@@ -67,7 +63,10 @@ def test_training_on_a_dataset_is_training_on_its_concatenation(tmp_path, cli):
 @pytest.mark.slow
 def test_torchrun_two_processes_train_from_a_dataset(tmp_path):
     _data(tmp_path)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # loopback for gloo and a bounded wait in a stalled collective, as tests/training/test_ddp.py
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GEOENC_DIST_TIMEOUT": "120"}
+    if sys.platform.startswith("linux"):
+        env["GLOO_SOCKET_IFNAME"] = "lo"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "geoenc"]
     multi = _run([*cmd, "train", str(tmp_path / "ds"), *ARGS, "-o", str(tmp_path / "two")], env)
     assert multi.returncode == 0, multi.stderr
