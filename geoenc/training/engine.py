@@ -243,15 +243,15 @@ class FitResult:
 class _StopFlag:
     """SIGINT/SIGTERM set a flag checked between batches; a second signal raises KeyboardInterrupt at once."""
 
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
     def __init__(self, defer: bool = True) -> None:
         self.requested = False
         self._defer = defer
         self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
 
     def __enter__(self) -> _StopFlag:
         # Under torchrun a signal usually means a peer process died: a rank that kept going to the end of its
@@ -390,6 +390,12 @@ class Engine:
 
         interrupted = False
         checkpoint: Checkpoint | None = None
+
+        def save(epoch: int, step: int, batches: Tensor, acc: dict[str, Tensor], count: int) -> Checkpoint:
+            """Everything to continue exactly from ``step`` of ``epoch`` (``batches``: that epoch's RNG state)."""
+            best = (best_score, best_epoch, bad_epochs, best_state)
+            return self._checkpoint(task, opt, sched, scaler, epoch, step, batches, acc, count, history, samples, best)
+
         t0 = time.perf_counter()
         self._emit(ProgressEvent("start", start_epoch, cfg.epochs, start_step, steps))
         with self.seeds.global_stream("train", device), _StopFlag(defer=self.world == 1) as stop:
@@ -459,20 +465,7 @@ class Engine:
                         self._check_finite(acc, epoch, step, snapshot)
                     if stop.requested and not last:
                         interrupted = True
-                        checkpoint = self._checkpoint(
-                            task,
-                            opt,
-                            sched,
-                            scaler,
-                            epoch,
-                            step + 1,
-                            at_epoch_start,
-                            acc,
-                            count,
-                            history,
-                            samples,
-                            (best_score, best_epoch, bad_epochs, best_state),
-                        )
+                        checkpoint = save(epoch, step + 1, at_epoch_start, acc, count)
                         break
                 start_step = 0
                 if interrupted:
@@ -505,20 +498,7 @@ class Engine:
                 self._emit(ProgressEvent("epoch", epoch, cfg.epochs, steps, steps, dict(row)))
                 if stop.requested and epoch < cfg.epochs:
                     interrupted = True
-                    checkpoint = self._checkpoint(
-                        task,
-                        opt,
-                        sched,
-                        scaler,
-                        epoch,
-                        0,
-                        gen.get_state(),
-                        {},
-                        0,
-                        history,
-                        samples,
-                        (best_score, best_epoch, bad_epochs, best_state),
-                    )
+                    checkpoint = save(epoch, 0, gen.get_state(), {}, 0)
                     break
                 if score is not None and cfg.patience is not None and bad_epochs > cfg.patience:
                     break
