@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 import rasterio
 
-from geoenc.errors import ClusterError
+from geoenc.errors import ClusterError, UsageError
 from geoenc.io import write_points
 from geoenc.metrics.outcome import choose_outcome
 from geoenc.metrics.report import compute_geobias
@@ -268,3 +268,24 @@ def test_encode_of_a_dask_geodataframe_is_lazy_with_the_right_meta(client):
     got = client.compute(geoenc.encode(projected, "xyz", device="cpu")).result()
     want = geoenc.encode(np.column_stack((lon, lat)), "xyz", device="cpu")
     np.testing.assert_allclose(got[["emb_0", "emb_1", "emb_2"]].to_numpy(), want, atol=1e-6)
+    named = client.compute(geoenc.encode(ddf, "xyz", device="cpu", column="pos")).result()
+    assert list(named.columns) == ["id", "geometry", "pos_0", "pos_1", "pos_2"]
+    np.testing.assert_array_equal(named[["pos_0", "pos_1", "pos_2"]].to_numpy(), want)
+    with pytest.raises(UsageError, match="dask frame is read from its geometry"):
+        geoenc.encode(ddf, "xyz", lon="x")
+
+
+def test_cli_on_the_cluster_refuses_an_empty_glob_and_mixed_schemas_in_one_line(tmp_path, client, cli):
+    where = ["--scheduler", client.scheduler.address, "-q"]
+    res = cli("encode", str(tmp_path / "nothing-*.parquet"), "-o", tmp_path / "out", *where)
+    assert res.exit_code == 1 and len(res.stderr.strip().splitlines()) == 1
+    assert "no files match" in res.stderr and not (tmp_path / "out").exists()
+    src = make_dataset(tmp_path / "in", parts=3, rows=20)
+    lon, lat = np.zeros(5), np.zeros(5)
+    write_points(src / "part-9.parquet", lon, lat, pa.table({"id": np.array(["a"] * 5)}))  # id as text
+    for args in (["encode", src, "-o", tmp_path / "out"], ["geobias", src, "-o", tmp_path / "r.parquet"]):
+        res = cli(*args, *where)
+        assert res.exit_code == 1, res.stderr
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "part-9.parquet" in lines[0] and "'id'" in lines[0], lines
+    assert not (tmp_path / "out").exists() and not (tmp_path / "r.parquet").exists()
