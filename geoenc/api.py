@@ -468,8 +468,8 @@ class GeobiasReport:
 
     Every key of :attr:`summary` is also an attribute: ``unmarked_ssi``, ``marked_ssi`` (mean SSI over
     low-performance points), ``moran_i``/``moran_z``/``moran_p``, ``n_points``, ``n_bad``, ``bad_rate``,
-    ``hot_spots``, ``cold_spots``, ``gi_bins``, ``params``, and with ``baseline=N`` the permutation levels
-    ``unmarked_ssi_baseline`` …
+    ``hot_spots``, ``cold_spots``, ``gi_bins``, ``params``, ``ssi_mode``, ``unmarked_saturated``/``marked_saturated``
+    (share of centres at the score's cap), and with ``relative=N`` the relative scores ``marked_ssi_rel`` …
 
     Attributes:
         report: a GeoDataFrame, the predictions' columns plus per-point ``bad``, ``ssi_unmarked``,
@@ -547,8 +547,8 @@ def geobias(
         lon, lat, crs, centroid, wrap_lon: how to read the coordinates (see :func:`encode`).
         **options: keywords of :func:`geoenc.metrics.report.compute_geobias`: ``radius_km`` (SSI
             neighbourhood, default 318.55 km = 0.05 rad), ``k`` (400), ``gi_k`` (8), ``band_km``, ``fdr``,
-            ``moran_k``, ``centres`` (``low``/``all``), ``unmarked_presence``, ``baseline`` (permutations),
-            ``seed``, ``n_jobs``, ``progress`` …
+            ``moran_k``, ``centres`` (``low``/``all``), ``ssi_mode`` (``exact``/``pygbs``), ``unmarked_presence``
+            (``low``/``all``), ``relative`` (permutations), ``seed``, ``n_jobs``, ``progress`` …
 
     Returns:
         a :class:`GeobiasReport`: ``.report`` (GeoDataFrame of the points and per-point scores), the scores

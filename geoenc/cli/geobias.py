@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -37,22 +37,38 @@ Report = Annotated[
 ]
 
 
-def _f(x: float | None, digits: int = 3) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+def _f(x: float | None, digits: int = 3, sign: bool = False) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
-def _print_tables(summaries: list[dict], to_stderr: bool = False) -> None:
+def _rel_cell(s: dict[str, Any], name: str) -> str:
+    """``+4.81 ± 0.31 (9.60)``: observed − random, the spread of the random level, the random level."""
+    rel, sd, rnd = s[f"{name}_ssi_rel"], s[f"{name}_ssi_random_sd"], s[f"{name}_ssi_random"]
+    return f"{_f(rel, 2, sign=True)} ± {_f(sd, 2)} ({_f(rnd, 2)})"
+
+
+MODE_NOTE = {
+    "exact": "exact permutation moments of S, no σ pad",
+    "pygbs": "PyGBS's computation: its closed-form μ, σ + 1, great-circle 4-NN",
+}
+
+
+def _print_tables(summaries: list[dict[str, Any]], to_stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console(highlight=False, width=max(130, Console().width), stderr=to_stderr)
-    t = Table(title="Geo-bias (SSI: mean over low-performance centres, higher = less random)")
+    modes = sorted({s["ssi_mode"] for s in summaries})
+    t = Table(title=f"Geo-bias (SSI {'/'.join(modes)}: mean over low-performance centres, higher = less random)")
     for col in (
         "file",
         "points",
         "bad %",
         "SSI unmarked",
         "SSI marked",
+        "at cap %",
         "Moran's I",
         "p",
         "hot 99/95/90",
@@ -60,27 +76,38 @@ def _print_tables(summaries: list[dict], to_stderr: bool = False) -> None:
     ):
         t.add_column(col, justify="left" if col == "file" else "right", no_wrap=col == "file")
 
-    def ssi(s: dict, key: str) -> str:
-        if key + "_baseline" in s:
-            return f"{_f(s[key])} ({_f(s[key + '_baseline'])})"
-        return _f(s[key])
-
     for s in summaries:
         b = s["gi_bins"]
         t.add_row(
             Path(s["file"]).name,
             f"{s['n_points']:,}",
             f"{100 * s['bad_rate']:.1f}",
-            ssi(s, "unmarked_ssi"),
-            ssi(s, "marked_ssi"),
+            _f(s["unmarked_ssi"]),
+            _f(s["marked_ssi"]),
+            f"{100 * s['unmarked_saturated']:.0f}/{100 * s['marked_saturated']:.0f}",
             _f(s["moran_i"]),
             f"{s['moran_p']:.2g}",
             f"{b['3']}/{b['2']}/{b['1']}",
             f"{b['-3']}/{b['-2']}/{b['-1']}",
         )
     console.print(t)
-    if any("marked_ssi_baseline" in s for s in summaries):
-        console.print("SSI in brackets: mean over random permutations of the outcome (--baseline)")
+    for mode in modes:
+        presence = sorted({s["unmarked_presence"] for s in summaries if s["ssi_mode"] == mode})
+        console.print(
+            f"SSI mode {mode} ({MODE_NOTE[mode]}); unmarked presence: {'/'.join(presence)} points; "
+            "at cap: % of centres whose unmarked/marked score sits at −log(1e-256) = 589.46"
+        )
+    rel = [s for s in summaries if "marked_ssi_rel" in s]
+    if rel:
+        perms = "/".join(str(n) for n in sorted({s["params"]["relative_permutations"] for s in rel}))
+        rt = Table(
+            title=f"Relative SSI: observed − mean of {perms} random permutations of the outcome at the same centres"
+        )
+        for col in ("file", "unmarked rel ± sd (random)", "marked rel ± sd (random)"):
+            rt.add_column(col, justify="left" if col == "file" else "right", no_wrap=col == "file")
+        for s in rel:
+            rt.add_row(Path(s["file"]).name, _rel_cell(s, "unmarked"), _rel_cell(s, "marked"))
+        console.print(rt)
     if len(summaries) == 1:
         bands = summaries[0]["latitude_bands"]
         metric = "accuracy" if "accuracy" in bands[0] else "mean_error"
@@ -125,7 +152,8 @@ def geobias(
         ),
     ] = RADIUS_KM,
     k: Annotated[int, o.option("--k", metavar="N", help="SSI neighbourhood: at most this many nearest points.")] = 400,
-    gi_k: Annotated[int, o.option("--gi-k", metavar="N", help="Gi* and Moran's I: k nearest neighbours.")] = 8,
+    gi_k: Annotated[int, o.option("--gi-k", metavar="N", help="Gi*: k nearest neighbours.")] = 8,
+    moran_k: Annotated[int, o.option("--moran-k", metavar="N", help="Global Moran's I: k nearest neighbours.")] = 8,
     band_km: Annotated[
         float | None,
         o.option(
@@ -141,14 +169,32 @@ def geobias(
             help="SSI at low-performance points (low, the paper's summary) or at every point (all).",
         ),
     ] = "low",
-    baseline: Annotated[
+    ssi_mode: Annotated[
+        str,
+        o.option(
+            "--ssi-mode",
+            metavar="exact|pygbs",
+            help="SSI definition: exact (exact permutation moments, no pad) or pygbs (PyGBS's computation).",
+        ),
+    ] = "exact",
+    presence: Annotated[
+        str | None,
+        o.option(
+            "--presence",
+            metavar="low|all",
+            help="Unmarked SSI presence points: the low-performance ones or every neighbourhood point "
+            "(default: low with exact, all with pygbs).",
+        ),
+    ] = None,
+    relative: Annotated[
         int,
         o.option(
-            "--baseline",
+            "--relative",
             metavar="N",
-            help="Also SSI of N random permutations of the outcome over the same points (a chance level).",
+            help="Also the relative SSI: observed minus N random permutations of the outcome at the same centres.",
         ),
     ] = 0,
+    baseline: Annotated[int | None, typer.Option("--baseline", hidden=True)] = None,
     seed: o.Seed = 0,
     jobs: Annotated[
         int | None,
@@ -186,7 +232,8 @@ def geobias(
     """Geo-bias of a model's per-point performance: SSI scores, Gi* hot spots, Moran's I, latitude bands.
 
     Low performance: hit@1 = 0, or an error above --threshold. Summary on stdout (table or --json),
-    per-point scores in the report (ssi_unmarked, ssi_marked, gi_z, gi_p, gi_bin …).
+    per-point scores in the report (ssi_unmarked, ssi_marked, gi_z, gi_p, gi_bin …). The SSI definition is
+    chosen with --ssi-mode (exact by default; pygbs reproduces PyGBS) and recorded in every output.
 
     Example: geoenc geobias preds.parquet -o geobias.parquet --png hotspots.png
     """
@@ -196,6 +243,11 @@ def geobias(
 
     if raster is None and cell_deg != 1.0:
         raise UsageError("--cell-deg needs --raster")
+    if baseline is not None:
+        raise UsageError(
+            "--baseline was replaced by --relative N: random permutations of the outcome scored at the same "
+            "centres (the old baseline moved the centres too)"
+        )
     with o.open_engine(engine, scheduler, quiet) as mapper, progress_bar("SSI centres", quiet) as update:
         results = run_geobias(
             preds,
@@ -206,10 +258,13 @@ def geobias(
             radius_km=radius_km,
             k=k,
             gi_k=gi_k,
+            moran_k=moran_k,
             band_km=band_km,
             fdr=fdr,
             centres=centres,
-            baseline=baseline,
+            ssi_mode=ssi_mode,
+            unmarked_presence=presence,
+            relative=relative,
             seed=seed,
             n_jobs=get_threads() if jobs is None else jobs,
             raster=raster,
@@ -223,7 +278,7 @@ def geobias(
             log=lambda msg: note(msg, quiet),
             mapper=mapper,
         )
-    summaries = [json_safe(r.summary()) for r in results]
+    summaries = [cast(dict[str, Any], json_safe(r.summary())) for r in results]
     to_stderr = output == "-"  # stdout carries the report: the summary goes to stderr
     if as_json:
         text = json.dumps(summaries, indent=2)

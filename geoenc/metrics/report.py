@@ -18,13 +18,13 @@ from geoenc.metrics.hotspots import DEFAULT_GI_K, HotspotResult, hotspots, hotsp
 from geoenc.metrics.moran import MoranResult, global_moran
 from geoenc.metrics.outcome import Outcome
 from geoenc.metrics.spatial import knn_matrix, knn_weights, lonlat_to_xyz
-from geoenc.metrics.ssi import DEFAULT_K, DEFAULT_RADIUS_KM, SSIResult, ssi_scores
+from geoenc.metrics.ssi import DEFAULT_K, DEFAULT_MODE, DEFAULT_RADIUS_KM, SSIResult, resolve_mode, ssi_scores
 
 DEFAULT_MORAN_K = 8
 LAT_EDGES = np.arange(-90, 91, 20)  # 9 bands of 20° (Rußwurm et al. 2024)
 
 
-def latitude_bands(lat: np.ndarray, outcome: Outcome) -> list[dict]:
+def latitude_bands(lat: np.ndarray, outcome: Outcome) -> list[dict[str, Any]]:
     """Per 20° latitude band: number of points, low-performance rate, and accuracy or mean error."""
     band = np.clip(np.floor((np.asarray(lat) + 90.0) / 20.0).astype(int), 0, 8)
     rows = []
@@ -55,23 +55,28 @@ class GeobiasResult:
     ssi: SSIResult
     hot: HotspotResult
     moran: MoranResult
-    lat_bands: list[dict]
-    params: dict = field(default_factory=dict)
-    baseline: dict = field(default_factory=dict)
+    lat_bands: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         s = self.ssi.summary()
+        ssi = {"ssi_mode": s["mode"], "unmarked_presence": s["unmarked_presence"]}
+        for name in ("unmarked", "marked"):
+            ssi[f"{name}_ssi"] = s[f"{name}_ssi"]
+            for tail in ("_rel", "_random", "_random_sd"):
+                if f"{name}_ssi{tail}" in s:
+                    ssi[f"{name}_ssi{tail}"] = s[f"{name}_ssi{tail}"]
+            ssi[f"{name}_saturated"] = s[f"{name}_saturated"]
         return {
             "file": self.source,
             "n_points": int(self.lon.size),
             "outcome": self.outcome.description,
             "n_bad": int(self.outcome.bad.sum()),
             "bad_rate": float(self.outcome.bad.mean()),
-            "unmarked_ssi": s["unmarked_ssi"],
-            "marked_ssi": s["marked_ssi"],
-            **self.baseline,
+            **ssi,
             "n_low_centres": s["n_low_centres"],
             "n_centres": s["n_centres"],
+            "mean_neighbours": s["mean_neighbours"],
             "gi_bins": self.hot.counts(),
             "hot_spots": int((self.hot.bin > 0).sum()),
             "cold_spots": int((self.hot.bin < 0).sum()),
@@ -88,6 +93,7 @@ class GeobiasResult:
             "ssi_unmarked": self.ssi.unmarked,
             "ssi_marked": self.ssi.marked,
             "ssi_neighbours": self.ssi.n_neighbours,
+            **self._relative_columns(),
             "gi_z": self.hot.z,
             "gi_p": self.hot.p,
             "gi_bin": self.hot.bin,
@@ -96,8 +102,17 @@ class GeobiasResult:
             cols["gi_q"] = self.hot.q
         return cols
 
+    def _relative_columns(self) -> dict[str, np.ndarray]:
+        """Per centre: observed SSI minus its mean over the permutations (only with ``relative``)."""
+        if not self.ssi.relative:
+            return {}
+        return {
+            "ssi_unmarked_rel": self.ssi.unmarked - self.ssi.unmarked_random,
+            "ssi_marked_rel": self.ssi.marked - self.ssi.marked_random,
+        }
 
-def check_params(radius_km: float, k: int, gi_k: int, band_km: float | None) -> None:
+
+def check_params(radius_km: float, k: int, gi_k: int, band_km: float | None, moran_k: int = DEFAULT_MORAN_K) -> None:
     """Refuse parameter values outside their range (a usage error, before any input is read)."""
     if not 0 < radius_km < 10_000:  # SSI needs r < π/2 rad ≈ 10,007 km
         raise ParameterError(f"--radius-km must be in (0, 10000), got {radius_km}")
@@ -105,8 +120,24 @@ def check_params(radius_km: float, k: int, gi_k: int, band_km: float | None) -> 
         raise ParameterError(f"--k must be between 2 and 100000, got {k}")
     if gi_k < 1:
         raise ParameterError(f"--gi-k must be at least 1, got {gi_k}")
+    if moran_k < 1:
+        raise ParameterError(f"--moran-k must be at least 1, got {moran_k}")
     if band_km is not None and band_km <= 0:
         raise ParameterError(f"--band-km must be positive, got {band_km}")
+
+
+def check_ssi_options(ssi_mode: str, unmarked_presence: str | None, relative: int, centres: str) -> None:
+    """Refuse an unknown SSI mode, presence set or centre set, or a negative number of permutations."""
+    try:
+        resolve_mode(ssi_mode, unmarked_presence)
+    except ValueError:
+        if ssi_mode not in ("exact", "pygbs"):
+            raise ParameterError(f"--ssi-mode must be exact or pygbs, got {ssi_mode!r}") from None
+        raise ParameterError(f"--presence must be low or all, got {unmarked_presence!r}") from None
+    if not isinstance(relative, (int, np.integer)) or relative < 0:
+        raise ParameterError(f"--relative must be 0 or more permutations, got {relative}")
+    if centres not in ("low", "all"):
+        raise ParameterError(f"--ssi-centres must be low or all, got {centres!r}")
 
 
 def compute_geobias(
@@ -122,8 +153,9 @@ def compute_geobias(
     fdr: bool = False,
     moran_k: int = DEFAULT_MORAN_K,
     centres: str = "low",
-    unmarked_presence: str = "low",
-    baseline: int = 0,
+    ssi_mode: str = DEFAULT_MODE,
+    unmarked_presence: str | None = None,
+    relative: int = 0,
     seed: int = 0,
     n_jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
@@ -131,13 +163,16 @@ def compute_geobias(
 ) -> GeobiasResult:
     """All geo-bias scores for one set of points (arrays in, results out; raises InputError/ParameterError).
 
-    ``baseline`` > 0: also the SSI summaries of that many random permutations of the outcome over the same
-    points (same accuracy, no geography in the errors); their mean is the level to compare SSI against.
+    ``ssi_mode``: ``"exact"`` (exact permutation moments, no σ pad) or ``"pygbs"`` (PyGBS's computation);
+    ``unmarked_presence``: ``"low"``/``"all"``, ``None`` = the mode's default (see :mod:`geoenc.metrics.ssi`).
+    ``relative`` > 0: that many seeded permutations of the outcome scored at the same centres; the summary
+    gets ``*_ssi_rel`` (observed minus the permutations' mean), ``*_ssi_random`` and ``*_ssi_random_sd``.
     ``mapper`` (e.g. Dask workers, :mod:`geoenc.workflows.distributed`): SSI centres and the rows of the Gi*
     and Moran neighbour graphs are split into tasks; the numbers are those of the single-process run.
     """
     n = int(np.asarray(lon).size)
-    check_params(radius_km, k, min(gi_k, moran_k), band_km)
+    check_params(radius_km, k, gi_k, band_km, moran_k)
+    check_ssi_options(ssi_mode, unmarked_presence, relative, centres)
     need = max(gi_k, moran_k) + 2
     if n < need:
         raise InputError(
@@ -164,32 +199,14 @@ def compute_geobias(
         radius_km=radius_km,
         k=k,
         centres=centres,
+        mode=ssi_mode,
         unmarked_presence=unmarked_presence,
+        relative=relative,
+        seed=seed,
         n_jobs=n_jobs,
         progress=(lambda done: progress(done, n_centres)) if progress else None,
         mapper=mapper,
     )
-    base = {}
-    if baseline > 0:
-        rng = np.random.default_rng(seed)
-        runs = [
-            ssi_scores(
-                lon,
-                lat,
-                rng.permutation(outcome.bad),
-                radius_km=radius_km,
-                k=k,
-                centres="low",
-                unmarked_presence=unmarked_presence,
-                n_jobs=n_jobs,
-                mapper=mapper,
-            ).summary()
-            for _ in range(baseline)
-        ]
-        for key in ("unmarked_ssi", "marked_ssi"):
-            vals = np.array([r[key] for r in runs])
-            base[key + "_baseline"] = float(vals.mean())
-            base[key + "_baseline_sd"] = float(vals.std(ddof=1)) if baseline > 1 else float("nan")
     params = {
         "radius_km": float(radius_km),
         "k": int(k),
@@ -199,9 +216,10 @@ def compute_geobias(
         "fdr": bool(fdr),
         "moran_k": int(moran_k),
         "centres": centres,
-        "unmarked_presence": unmarked_presence,
+        "ssi_mode": ssi.mode,
+        "unmarked_presence": ssi.unmarked_presence,
+        "relative_permutations": int(relative),
         "gi_weights": hot.weights,
-        "baseline_permutations": int(baseline),
         "seed": int(seed),
     }
     return GeobiasResult(
@@ -214,5 +232,4 @@ def compute_geobias(
         moran=moran,
         lat_bands=latitude_bands(lat, outcome),
         params=params,
-        baseline=base,
     )

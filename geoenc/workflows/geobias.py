@@ -21,8 +21,8 @@ from geoenc.io.remote import display_source
 from geoenc.io.write import resolve_output_format
 from geoenc.metrics.hotspots import DEFAULT_GI_K
 from geoenc.metrics.outcome import choose_outcome
-from geoenc.metrics.report import GeobiasResult, check_params, compute_geobias
-from geoenc.metrics.ssi import DEFAULT_K, DEFAULT_RADIUS_KM
+from geoenc.metrics.report import DEFAULT_MORAN_K, GeobiasResult, check_params, check_ssi_options, compute_geobias
+from geoenc.metrics.ssi import DEFAULT_K, DEFAULT_MODE, DEFAULT_RADIUS_KM
 from geoenc.provenance import provenance
 
 
@@ -35,6 +35,18 @@ def per_input_path(path: str | Path | None, source: str | Path, n_inputs: int) -
         return path
     stem = Path(str(source)).name.split(".")[0] or "stdin"
     return path.with_name(f"{path.stem}.{stem}{path.suffix}")
+
+
+def _per_file(progress: Callable[[str, int, int], None] | None, src: str) -> Callable[[int, int], None] | None:
+    """``progress(src, done, total)`` as the ``progress(done, total)`` of one file."""
+    if progress is None:
+        return None
+    report = progress
+
+    def update(done: int, total: int) -> None:
+        report(src, done, total)
+
+    return update
 
 
 def write_hotspot_raster(
@@ -69,11 +81,13 @@ def run_geobias(
     radius_km: float = DEFAULT_RADIUS_KM,
     k: int = DEFAULT_K,
     gi_k: int = DEFAULT_GI_K,
+    moran_k: int = DEFAULT_MORAN_K,
     band_km: float | None = None,
     fdr: bool = False,
     centres: str = "low",
-    unmarked_presence: str = "low",
-    baseline: int = 0,
+    ssi_mode: str = DEFAULT_MODE,
+    unmarked_presence: str | None = None,
+    relative: int = 0,
     seed: int = 0,
     n_jobs: int = 1,
     raster: str | Path | None = None,
@@ -95,14 +109,13 @@ def run_geobias(
     checked before any input is read, and nothing is written unless every input was read and scored.
     An input may be a dataset (a folder or glob of Parquet files: its points together). ``mapper`` (Dask,
     :mod:`geoenc.workflows.distributed`) splits the SSI centres and the neighbour graphs into tasks.
+    ``ssi_mode``, ``unmarked_presence``, ``relative`` and ``seed``: see
+    :func:`~geoenc.metrics.report.compute_geobias`.
     """
     if not inputs:
         raise UsageError("give at least one prediction file")
-    check_params(radius_km, k, gi_k, band_km)
-    if baseline < 0:
-        raise ParameterError(f"--baseline must be 0 or more permutations, got {baseline}")
-    if centres not in ("low", "all"):
-        raise UsageError(f"centres must be 'low' or 'all', got {centres!r}")
+    check_params(radius_km, k, gi_k, band_km, moran_k)
+    check_ssi_options(ssi_mode, unmarked_presence, relative, centres)
     if raster is not None:
         check_cell_deg(cell_deg)
     n_in = len(inputs)
@@ -114,14 +127,15 @@ def run_geobias(
         plans = []
         for src in inputs:
             report = per_input_path(output, src, n_in)
+            assert report is not None  # output is never None
             resolve_output_format(report, output_format)  # an unknown report format is refused before any work
-            tif, pic = per_input_path(raster, src, n_in), per_input_path(png, src, n_in)
+            tif_path, pic_path = per_input_path(raster, src, n_in), per_input_path(png, src, n_in)
             plans.append(
                 (
                     src,
                     outputs.file(report) if str(report) != "-" else "-",
-                    outputs.file(tif) if tif is not None else None,
-                    outputs.file(pic) if pic is not None else None,
+                    outputs.file(tif_path) if tif_path is not None else None,
+                    outputs.file(pic_path) if pic_path is not None else None,
                 )
             )
         results = []
@@ -141,14 +155,16 @@ def run_geobias(
                 radius_km=radius_km,
                 k=k,
                 gi_k=gi_k,
+                moran_k=moran_k,
                 band_km=band_km,
                 fdr=fdr,
                 centres=centres,
+                ssi_mode=ssi_mode,
                 unmarked_presence=unmarked_presence,
-                baseline=baseline,
+                relative=relative,
                 seed=seed,
                 n_jobs=n_jobs,
-                progress=(lambda d, t, s=str(src): progress(s, d, t)) if progress else None,
+                progress=_per_file(progress, str(src)),
                 mapper=mapper,
             )
             meta = provenance("geobias", source=res.source, outcome=res.outcome.description, summary=res.summary())
@@ -160,7 +176,7 @@ def run_geobias(
 
                 sm = res.summary()
                 title = (
-                    f"{Path(res.source).name}: unmarked SSI {sm['unmarked_ssi']:.3f}, marked SSI "
+                    f"{Path(res.source).name}: SSI ({sm['ssi_mode']}) unmarked {sm['unmarked_ssi']:.3f}, marked "
                     f"{sm['marked_ssi']:.3f}, Moran's I {sm['moran_i']:.3f}  ({res.outcome.description})"
                 )
                 plot_hotspots(pic, res.lon, res.lat, res.hot.bin, title=title)

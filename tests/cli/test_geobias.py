@@ -101,6 +101,10 @@ def test_continuous_error_with_threshold_and_fdr(cli, preds):
         ("bad radius", ["--radius-km", "-5"], 2, "--radius-km"),
         ("cell without raster", ["--cell-deg", "2"], 2, "--raster"),
         ("unknown report format", ["--output-format", "xlsx"], 2, "format"),
+        ("unknown SSI mode", ["--ssi-mode", "pygbz"], 2, "--ssi-mode"),
+        ("unknown presence set", ["--presence", "some"], 2, "--presence"),
+        ("negative permutations", ["--relative", "-1"], 2, "--relative"),
+        ("the replaced --baseline", ["--baseline", "2"], 2, "--relative"),
     ],
 )
 def test_bad_inputs(cli, tmp_path, case, args, code, message):
@@ -137,19 +141,94 @@ def test_existing_output_is_refused_before_work(cli, preds):
     assert res.exit_code == 1 and "--overwrite" in res.stderr and out.read_text() == "keep"
 
 
-def test_permutation_baseline(cli, preds):
+def test_ssi_mode_presence_relative_and_saturation_are_reported(cli, preds):
+    from geoenc.metrics.ssi import ssi_scores
+
     d, a, _, _ = preds
-    res = cli("geobias", a, "-o", d / "b.parquet", "--baseline", "2", "--seed", "3", "--json", "-q")
+    args = ["geobias", a, "-o", d / "m.parquet", "--radius-km", "250", "--k", "60", "--json", "-q"]
+    res = cli(*args, "--ssi-mode", "pygbs", "--relative", "2", "--seed", "3")
     assert res.exit_code == 0, res.output
     s = json.loads(res.stdout)[0]
-    assert s["params"]["baseline_permutations"] == 2
-    for key in ("unmarked_ssi_baseline", "marked_ssi_baseline", "marked_ssi_baseline_sd"):
-        assert s[key] is not None and s[key] >= 0, key
-    # errors confined to one disc: the observed marked SSI is above the chance level
-    assert s["marked_ssi"] > s["marked_ssi_baseline"]
-    again = json.loads(
-        cli("geobias", a, "-o", d / "b.parquet", "--baseline", "2", "--seed", "3", "--json", "-q", "--overwrite").stdout
-    )[0]
-    assert again["marked_ssi_baseline"] == s["marked_ssi_baseline"]
-    bad = cli("geobias", a, "-o", d / "c.parquet", "--baseline", "-1", "-q")
-    assert bad.exit_code == 2 and "--baseline" in bad.stderr
+    assert s["ssi_mode"] == "pygbs" and s["unmarked_presence"] == "all" and s["params"]["ssi_mode"] == "pygbs"
+    assert s["params"]["relative_permutations"] == 2 and s["params"]["seed"] == 3
+    for key in (
+        "marked_ssi_rel",
+        "marked_ssi_random",
+        "marked_ssi_random_sd",
+        "unmarked_saturated",
+        "marked_saturated",
+    ):
+        assert s[key] is not None, key
+    assert s["marked_ssi_rel"] > 0  # errors confined to one disc score above errors placed at random
+    assert abs(s["unmarked_ssi_rel"]) < 1e-9  # presence = every point: the unmarked score ignores the errors
+    # the CLI passes radius, k, mode and presence through: same numbers as the Python function
+    t = pq.read_table(d / "m.parquet")
+    lon, lat = np.asarray(t.column("lon")), np.asarray(t.column("lat"))
+    bad = np.asarray(t.column("bad"))
+    direct = ssi_scores(lon, lat, bad, radius_km=250, k=60, mode="pygbs").summary()
+    assert s["marked_ssi"] == pytest.approx(direct["marked_ssi"], abs=1e-12)
+    assert s["unmarked_ssi"] == pytest.approx(direct["unmarked_ssi"], abs=1e-12)
+    meta = json.loads(t.schema.metadata[b"geoenc"])
+    assert meta["summary"]["ssi_mode"] == "pygbs" and meta["summary"]["marked_ssi_rel"] == s["marked_ssi_rel"]
+    for key in ("unmarked_saturated", "marked_saturated"):  # the saturated share beside every summary
+        assert meta["summary"][key] == s[key]
+    rel = np.asarray(t.column("ssi_marked_rel"))
+    assert np.isfinite(rel[bad]).all() and np.isnan(rel[~bad]).all()
+    again = json.loads(cli(*args, "--ssi-mode", "pygbs", "--relative", "2", "--seed", "3", "--overwrite").stdout)[0]
+    assert again["marked_ssi_rel"] == s["marked_ssi_rel"]  # seeded
+
+    exact = json.loads(cli(*args, "--presence", "all", "--overwrite").stdout)[0]
+    assert exact["ssi_mode"] == "exact" and exact["unmarked_presence"] == "all" and "marked_ssi_rel" not in exact
+    direct = ssi_scores(lon, lat, bad, radius_km=250, k=60, unmarked_presence="all").summary()
+    assert exact["unmarked_ssi"] == pytest.approx(direct["unmarked_ssi"], abs=1e-12)
+
+    table = cli("geobias", a, "-o", d / "m.parquet", "--relative", "2", "--overwrite", "-q")
+    assert table.exit_code == 0, table.output
+    text = " ".join(table.stdout.split())
+    assert "SSI mode exact" in text and "unmarked presence: low" in text and "at cap" in text
+    assert "Relative SSI" in text and "permutations of the outcome at the same centres" in text and " ± " in text
+
+
+# every keyword of compute_geobias / run_geobias and the option that sets it (source and progress are internal)
+CLI_OPTION = {
+    "radius_km": "--radius-km",
+    "k": "--k",
+    "gi_k": "--gi-k",
+    "moran_k": "--moran-k",
+    "band_km": "--band-km",
+    "fdr": "--fdr",
+    "centres": "--ssi-centres",
+    "ssi_mode": "--ssi-mode",
+    "unmarked_presence": "--presence",
+    "relative": "--relative",
+    "seed": "--seed",
+    "n_jobs": "--jobs",
+    "mapper": "--engine",  # with --scheduler: Dask workers (docs/scale.md)
+}
+
+
+def test_cli_exposes_every_option_of_the_python_functions(cli):
+    import inspect
+
+    from geoenc.metrics.report import compute_geobias
+    from geoenc.workflows.geobias import run_geobias
+
+    def keywords(f):
+        return {n for n, p in inspect.signature(f).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    assert keywords(compute_geobias) - {"source", "progress"} == set(CLI_OPTION)
+    assert set(CLI_OPTION) <= keywords(run_geobias)
+    text = cli("geobias", "--help").stdout
+    for name, option in CLI_OPTION.items():
+        assert f"{option} " in text or f"{option}\n" in text, (name, option)
+
+
+def test_moran_k_reaches_morans_i(cli, preds):
+    d, a, _, _ = preds
+    base = ["geobias", a, "-o", d / "m.parquet", "--json", "-q", "--overwrite", "--radius-km", "150", "--k", "40"]
+    s8 = json.loads(cli(*base).stdout)[0]
+    s20 = json.loads(cli(*base, "--moran-k", "20").stdout)[0]
+    assert s8["params"]["moran_k"] == 8 and s20["params"]["moran_k"] == 20
+    assert s8["moran_i"] != s20["moran_i"] and s8["gi_bins"] == s20["gi_bins"]  # Gi* keeps --gi-k
+    bad = cli(*base, "--moran-k", "0")
+    assert bad.exit_code == 2 and "--moran-k must be at least 1" in bad.stderr

@@ -86,8 +86,10 @@ def _geobias_points(n: int = 2500, seed: int = 1):
     return lon, lat, pa.table({"hit@1": hit, "abs_error": rng.gamma(2.0, 50.0, n) * (1 + (lat > 30))})
 
 
-@pytest.mark.parametrize(("band_km", "centres", "baseline"), [(None, "all", 1), (800.0, "low", 0)])
-def test_geobias_on_dask_gives_the_single_process_numbers(client, monkeypatch, band_km, centres, baseline):
+@pytest.mark.parametrize(
+    ("band_km", "centres", "relative", "mode"), [(None, "all", 2, "exact"), (800.0, "low", 0, "pygbs")]
+)
+def test_geobias_on_dask_gives_the_single_process_numbers(client, monkeypatch, band_km, centres, relative, mode):
     import geoenc.metrics.hotspots as H
     import geoenc.metrics.ssi as S
 
@@ -95,7 +97,8 @@ def test_geobias_on_dask_gives_the_single_process_numbers(client, monkeypatch, b
     monkeypatch.setattr(H, "ROWS_PER_TASK", 700)
     lon, lat, attrs = _geobias_points(1500)
     outcome = choose_outcome(attrs)
-    kw = {"radius_km": 1500.0, "k": 150, "band_km": band_km, "fdr": True, "centres": centres, "baseline": baseline}
+    kw = {"radius_km": 1500.0, "k": 150, "band_km": band_km, "fdr": True, "centres": centres, "relative": relative}
+    kw["ssi_mode"] = mode
     one = compute_geobias(lon, lat, outcome, **kw)
     two = compute_geobias(lon, lat, outcome, mapper=DaskMapper(client), **kw)
     # SSI and the k-NN graph come out bit for bit; the distance band to rounding (the acceptance is 1e-9)
@@ -103,6 +106,10 @@ def test_geobias_on_dask_gives_the_single_process_numbers(client, monkeypatch, b
         assert np.isfinite(a[one.ssi.centre]).all() and one.ssi.centre.sum() > 300
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(one.ssi.n_neighbours, two.ssi.n_neighbours)
+    if relative:  # the permutations' scores at the same centres, bit for bit too
+        for a, b in ((one.ssi.unmarked_random, two.ssi.unmarked_random), (one.ssi.marked_perm, two.ssi.marked_perm)):
+            assert a is not None and b is not None
+            np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(two.hot.z, one.hot.z, rtol=0, atol=1e-9)
     np.testing.assert_allclose(two.hot.p, one.hot.p, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(one.hot.bin, two.hot.bin)
