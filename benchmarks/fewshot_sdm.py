@@ -144,6 +144,13 @@ def main() -> None:
         choices=["sphere", "data"],
         help="where mc-bld/nce draw random-location negatives",
     )
+    ap.add_argument(
+        "--temperature",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="pre-training temperature for every objective, e.g. b=1 (default: geoenc's, i.e. CSP's)",
+    )
     ap.add_argument("--pretrain-epochs", type=int, default=30)
     ap.add_argument("--pretrain-batch", type=int, default=256)
     ap.add_argument("--steps", type=int, default=400, help="fine-tuning AdamW steps (same for every init)")
@@ -208,12 +215,13 @@ def main() -> None:
                     seed=seed,
                     device="cpu",
                     random_extent=args.random_extent,
+                    temperatures={k: float(v) for k, v in (kv.split("=", 1) for kv in args.temperature)},
                 )
                 inits[obj] = Path(tmp) / f"{obj}-{seed}"
                 res = pretrain(cfg, PointData(lonlat[unlabeled], features=cov[unlabeled]), out_dir=inits[obj])
                 log(
-                    f"seed {seed}: pretrained {obj}: loss {res.history[0]['loss']:.3f} → "
-                    f"{res.history[-1]['loss']:.3f} in {res.metrics['train_seconds']:.1f}s"
+                    f"seed {seed}: pretrained {obj}: loss {res.history[0]['train_loss']:.3f} → "
+                    f"{res.history[-1]['train_loss']:.3f} in {res.metrics['train_seconds']:.1f}s"
                 )
             for f in fractions:
                 sub = pool[stratified_fraction(y[pool], f, seed=seed)]
@@ -235,7 +243,9 @@ def main() -> None:
         f"random negatives from the {args.random_extent}, on "
         f"the covariates of {len(unlabeled)} points ({'all' if args.pretrain_on == 'all' else 'the non-test'}; "
         f"no labels); fine-tuning {args.steps} AdamW steps, batch "
-        f"{args.batch_size}, lr {args.lr}, the same for every column.\n"
+        f"{args.batch_size}, lr {args.lr}, the same for every column."
+        + (f" Temperatures {' '.join(args.temperature)}." if args.temperature else "")
+        + "\n"
     )
     print("| labels | n | " + " | ".join(variants) + " |")
     print("|---|---|" + "---|" * len(variants))

@@ -30,7 +30,9 @@ __all__ = [
     "encode_file",
     "geobias",
     "get_encoder",
+    "import_pretrained",
     "list_encoders",
+    "list_pretrained",
     "load_model",
     "train",
 ]

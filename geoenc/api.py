@@ -10,6 +10,8 @@ input frame with new columns.
 - :meth:`Model.predict`, :meth:`Model.evaluate`, :meth:`Model.embed` — ``geoenc predict``/``evaluate``/
   ``encode --model``
 - :func:`geobias` → :class:`GeobiasReport` — geo-bias scores of predictions (``geoenc geobias``)
+- :func:`list_pretrained`, :func:`import_pretrained` → :class:`Model` — released encoders of other projects
+  (GeoCLIP, SatCLIP, CSP, SINR) as model folders (``geoenc pretrained``)
 
 Each runs the same code as its command: :mod:`geoenc.workflows` and the cores under it (the training engine,
 :class:`~geoenc.models.predict.Predictor`, :func:`~geoenc.metrics.report.compute_geobias`); the commands read
@@ -44,7 +46,9 @@ __all__ = [
     "encode_file",
     "geobias",
     "get_encoder",
+    "import_pretrained",
     "list_encoders",
+    "list_pretrained",
     "load_model",
     "train",
 ]
@@ -390,6 +394,52 @@ def load_model(path: str | os.PathLike[str], device: str = "cpu") -> Model:
     except (OSError, ValueError):
         metrics = {}
     return Model(loaded, metrics=metrics if isinstance(metrics, dict) else {}, history=_read_history(Path(path)))
+
+
+# -- pretrained encoders ----------------------------------------------------------------------------------
+def list_pretrained() -> list[dict[str, Any]]:
+    """The pretrained location encoders geoenc can import (what ``geoenc pretrained --json`` prints).
+
+    Returns:
+        one dict per model: ``name``, ``title``, ``trained_on``, ``weights`` (where to get them),
+        ``input_convention``, ``embedding_dim``, ``licence``, ``citation``, ``checked_with_released_weights`` ….
+    """
+    from geoenc.pretrained import list_pretrained as _list
+
+    return [info.as_dict() for info in _list()]
+
+
+def import_pretrained(
+    name: str,
+    path: str | os.PathLike[str],
+    *,
+    source: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    device: str = "cpu",
+) -> Model:
+    """Convert a pretrained model's released weights into a model folder and load it (``geoenc pretrained import``).
+
+    The weights file is read with ``torch.load(weights_only=True)`` only; the folder is safetensors + JSON, its
+    ``config.json`` names the source model and the weights file's SHA-256. Example::
+
+        model = geoenc.import_pretrained("geoclip", "geoclip/")   # needs pip install --no-deps geoclip==1.3.0
+        emb = model.embed(gdf)                                     # (N, 512) GeoCLIP embeddings
+
+    Args:
+        name: ``geoclip``, ``satclip``, ``csp`` or ``sinr`` (see :func:`list_pretrained`).
+        path: the model folder to write.
+        source: the downloaded weights file (``geoclip``: optional, found in the installed ``geoclip`` package).
+        overwrite: replace an existing folder written by geoenc.
+        device: where the returned model runs (``cpu``, ``cuda``, ``cuda:N`` or ``auto``).
+
+    Returns:
+        the imported head-less :class:`Model` (task ``embedding``): use :meth:`Model.embed`, or pass ``path`` to
+        :func:`train` as ``init``.
+    """
+    from geoenc.pretrained import import_pretrained as _import
+
+    res = _import(name, path, source=source, overwrite=overwrite)
+    return load_model(res.path, device)
 
 
 def train(

@@ -317,3 +317,20 @@ def test_ctrl_c_stops_training_with_a_warning_and_a_usable_model(data, tmp_path)
     assert model.interrupted and "INTERRUPTED" in repr(model) and len(model.history) == 1
     assert set(model.predict(data[1])["pred_1"]) <= set(model.classes)
     assert (model.save(tmp_path / "m") / "checkpoint").is_dir()  # resumable with `geoenc train --resume`
+
+
+# -- pretrained encoders ----------------------------------------------------------------------------------
+def test_import_pretrained_gives_a_model_equal_to_the_command(cli, data, tmp_path):
+    from tests.pretrained import upstream_format as U
+
+    names = [row["name"] for row in geoenc.list_pretrained()]
+    assert names == ["geoclip", "satclip", "csp", "sinr"]
+    src = U.write(U.sinr_checkpoint(**U.SINR_SMALL), tmp_path / "sinr.pt")
+    model = geoenc.import_pretrained("sinr", tmp_path / "api", source=src)
+    assert model.task == "embedding" and model.embedding_dim == 16
+    assert model.spec.section("source")["model"] == "sinr"
+    assert cli("pretrained", "import", "sinr", "--from", src, "-o", tmp_path / "cmd").exit_code == 0
+    want = geoenc.load_model(tmp_path / "cmd").embed(data[1])
+    np.testing.assert_array_equal(model.embed(data[1]), want)
+    with pytest.raises(OutputError, match="--overwrite"):
+        geoenc.import_pretrained("sinr", tmp_path / "api", source=src)

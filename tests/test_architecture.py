@@ -24,7 +24,7 @@ LAYERS = [
     ["encoders", "nets", "metrics", "maps"],
     ["models"],
     ["training"],
-    ["pretrain", "imagery", "benchmark"],
+    ["pretrain", "pretrained", "imagery", "benchmark"],
     ["workflows"],
     ["api"],
     ["cli"],

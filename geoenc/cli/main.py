@@ -29,6 +29,7 @@ COMMANDS = {
     "pretrain": ("pretrain", "pretrain"),
     "patches": ("patches", "patches"),
     "autoencode": ("autoencode", "autoencode"),
+    "pretrained": ("pretrained", "pretrained_app"),  # a group: `geoenc pretrained [list|import]`
 }
 
 
@@ -64,7 +65,11 @@ def _root(
 
 
 for _name, (_module, _function) in COMMANDS.items():
-    app.command(_name, cls=GeoencCommand)(getattr(importlib.import_module(f"geoenc.cli.{_module}"), _function))
+    _target = getattr(importlib.import_module(f"geoenc.cli.{_module}"), _function)
+    if isinstance(_target, typer.Typer):
+        app.add_typer(_target, name=_name)
+    else:
+        app.command(_name, cls=GeoencCommand)(_target)
 
 
 def main() -> None:

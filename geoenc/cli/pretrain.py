@@ -59,9 +59,11 @@ def pretrain(
         _opt(
             "--objective",
             metavar="NAME",
-            help="mc-bld (CSP: in-batch + random-location + SimCSE dropout terms), "
-            "mc (in-batch softmax), nce (sigmoid vs in-batch and random locations), mse "
-            "(regress the features), clip (symmetric CLIP loss, learnable temperature).",
+            help="CSP's objectives (docs/pretrain.md): mc-bld (softmax: in-batch + random-location + SimCSE "
+            "dropout terms), mc (its in-batch term alone), nce-bld (sigmoid, the same three terms), nce "
+            "(sigmoid: in-batch + random locations), mse (regress the features); not CSP: nce-pooled "
+            "(geoenc 0.1's nce: sigmoid with temperature, in-batch and shared random negatives pooled), "
+            "clip (SatCLIP's symmetric loss, learnable temperature).",
         ),
     ] = "mc-bld",
     temperature: Annotated[
@@ -69,9 +71,9 @@ def pretrain(
         _opt(
             "--temperature",
             metavar="[KEY=]VALUE",
-            help="Temperatures: one "
-            "number for all, or b= (in-batch), l= (random locations), d= (dropout "
-            "positives), clip= (CLIP's initial value); default 0.1 and clip=0.07.",
+            help="Temperatures of mc/mc-bld (CSP's nce has none): one number for all, or b= (in-batch), "
+            "l= (random locations), d= (SimCSE); pooled= (nce-pooled), clip= (CLIP's initial value); "
+            "default CSP's b=20, l=1, d=1, and pooled=0.1, clip=0.07.",
         ),
     ] = None,
     weights: Annotated[
@@ -79,24 +81,25 @@ def pretrain(
         _opt(
             "--weights",
             metavar="KEY=VALUE",
-            help="mc-bld term weights l=w_L and d=w_D (default 1 each), e.g. --weights l=1,d=0.5.",
+            help="Weights of the random-location (l) and SimCSE (d) terms of mc-bld, nce-bld, nce "
+            "(default CSP's 1 each), e.g. --weights l=1,d=0.5.",
         ),
     ] = None,
     random_negatives: Annotated[
-        int | None,
+        int,
         _opt(
             "--random-negatives",
-            metavar="N",
-            help="Random locations per batch as negatives (mc-bld, nce; default: the batch size).",
+            metavar="C",
+            help="Random locations per point as negatives (CSP's C; mc-bld, nce-bld, nce).",
         ),
-    ] = None,
+    ] = 1,
     random_extent: Annotated[
         str,
         _opt(
             "--random-extent",
             metavar="sphere|data",
             help="Where random-location negatives come from: sphere "
-            "(uniform on the globe, as in CSP) or data (uniform inside the data's lon/lat "
+            "(uniform on the globe, as in the CSP paper) or data (uniform inside the data's lon/lat "
             "bounding box: better for a regional data set).",
         ),
     ] = "sphere",
@@ -158,7 +161,7 @@ def pretrain(
         objective=objective,
         temperatures=parse_scalars(temperature, "temperature", tuple(DEFAULT_TEMPERATURES)),
         weights=parse_scalars(weights, "weights", tuple(DEFAULT_WEIGHTS)),
-        n_random=0 if random_negatives is None else random_negatives,
+        random_negatives=random_negatives,
         random_extent=random_extent,
         projection_hidden=projection_hidden,
         epochs=epochs,

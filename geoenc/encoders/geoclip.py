@@ -41,9 +41,11 @@ class GeoCLIP(PositionEncoder):
     r"""Equal Earth projection ``e``, then per scale σ: ``[cos(2π B_σ e), sin(2π B_σ e)]``.
 
     ``B_σ`` is a (W, 2) matrix with N(0, σ²) entries (W = ``frequency_num``), drawn from ``seed``
-    and kept as a buffer. Defaults are GeoCLIP's: σ = 2^0, 2^4, 2^8 and W = 256, so
-    2·W·(number of scales) = 1,536 features. GeoCLIP sends each scale through its own MLP and
-    sums the results; here the scales are concatenated and the net that follows mixes them.
+    and kept as a buffer (saved with a model, so a loaded model uses its stored B — e.g. GeoCLIP's released
+    matrices after ``geoenc pretrained import geoclip`` — whatever ``seed`` says). Defaults are GeoCLIP's:
+    σ = 2^0, 2^4, 2^8 and W = 256, so 2·W·(number of scales) = 1,536 features, scale by scale. GeoCLIP sends
+    each scale through its own MLP and sums the results (net ``geoclip_mlp`` with ``branches`` = number of
+    sigmas); the default net mixes the concatenated scales instead.
     """
 
     dim_formula = "2·W·len(sigmas)"

@@ -10,13 +10,23 @@ from typing import Any
 from geoenc.defaults import DEFAULT_METHOD
 from geoenc.errors import ParameterError, UnknownNameError, did_you_mean
 from geoenc.params import check_number
-from geoenc.pretrain.objectives import CLIP_INIT_TEMPERATURE, OBJECTIVES
+from geoenc.pretrain.objectives import (
+    CLIP_INIT_TEMPERATURE,
+    CSP_RANDOM_NEGATIVES,
+    CSP_TEMPERATURES,
+    CSP_WEIGHTS,
+    OBJECTIVES,
+    POOLED_NCE_TEMPERATURE,
+)
 
-#: temperature keys: ``b`` in-batch (mc-bld's L_B, mc, nce), ``l`` random locations (L_L),
-#: ``d`` SimCSE dropout positives (L_D), ``clip`` the initial value of CLIP's learnable temperature
-DEFAULT_TEMPERATURES = {"b": 0.1, "l": 0.1, "d": 0.1, "clip": CLIP_INIT_TEMPERATURE}
-#: mc-bld term weights: ``l`` = w_L, ``d`` = w_D (L_B has weight 1)
-DEFAULT_WEIGHTS = {"l": 1.0, "d": 1.0}
+#: temperature keys of the softmax objectives (``mc``, ``mc-bld``; CSP's NCE has none): ``b`` = τ0
+#: in-batch, ``l`` = τ1 random locations, ``d`` = τ2 SimCSE, CSP's defaults (its training scripts) 20, 1,
+#: 1; ``pooled`` the temperature of ``nce-pooled`` (0.1); ``clip`` the initial value of CLIP's learnable
+#: temperature (0.07).
+DEFAULT_TEMPERATURES = {**CSP_TEMPERATURES, "pooled": POOLED_NCE_TEMPERATURE, "clip": CLIP_INIT_TEMPERATURE}
+#: term weights of ``mc-bld`` (α1, α2), ``nce-bld`` (β1, β2) and ``nce`` (β1): ``l`` random locations,
+#: ``d`` SimCSE (the in-batch term has weight 1). CSP's defaults: 1, 1.
+DEFAULT_WEIGHTS = dict(CSP_WEIGHTS)
 RANDOM_EXTENTS = ("sphere", "data")
 
 
@@ -27,9 +37,10 @@ class PretrainConfig:
     ``features`` names the list column of the other modality (image embeddings, covariates …);
     ``method``/``method_params`` and ``net``/``net_params`` define the location encoder exactly as in
     :class:`geoenc.training.TrainConfig` (so a pretrained encoder can initialise a ``geoenc train`` model).
-    ``n_random`` random locations per batch serve as negatives (``0`` → as many as the batch), drawn
-    uniformly on the whole sphere (``random_extent="sphere"``, CSP) or, for a regional data set, on the
-    part of the sphere inside the data's lon/lat bounding box (``"data"``).
+    ``random_negatives`` (CSP's C, ``num_neg_rand_loc``) random locations per point serve as negatives
+    for the objectives with a random-location term, drawn uniformly on the whole sphere
+    (``random_extent="sphere"``, as the CSP paper says) or, for a regional data set, on the part of the
+    sphere inside the data's lon/lat bounding box (``"data"``).
     """
 
     features: str | None = None
@@ -40,7 +51,7 @@ class PretrainConfig:
     objective: str = "mc-bld"
     temperatures: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TEMPERATURES))
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    n_random: int = 0
+    random_negatives: int = CSP_RANDOM_NEGATIVES
     random_extent: str = "sphere"
     projection_hidden: int = 256
     epochs: int = 30
@@ -77,7 +88,7 @@ class PretrainConfig:
             ("epochs", 1, 1_000_000),
             ("batch_size", 2, 1 << 24),
             ("projection_hidden", 1, 65_536),
-            ("n_random", 0, 1 << 24),
+            ("random_negatives", 1, 1 << 24),
             ("seed", 0, 2**63 - 1),
         ):
             v = getattr(self, name)
@@ -109,7 +120,7 @@ class PretrainConfig:
     def to_yaml(self) -> str:
         import yaml
 
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return str(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
 def _merge(what: str, given: dict[str, Any] | None, defaults: dict[str, float]) -> dict[str, float]:
@@ -127,9 +138,9 @@ def _merge(what: str, given: dict[str, Any] | None, defaults: dict[str, float]) 
     return out
 
 
-def parse_scalars(items: list[str] | None, what: str, all_keys: tuple[str, ...]) -> dict[str, str]:
+def parse_scalars(items: list[str] | None, what: str, all_keys: tuple[str, ...]) -> dict[str, float]:
     """``["0.2"]`` → every key of ``all_keys`` 0.2; ``["b=0.1,l=0.5", "d=1"]`` → those keys (CLI helper)."""
-    out: dict[str, str] = {}
+    out: dict[str, float] = {}
     for item in items or []:
         for part in str(item).split(","):
             part = part.strip()
@@ -137,9 +148,16 @@ def parse_scalars(items: list[str] | None, what: str, all_keys: tuple[str, ...])
                 continue
             key, sep, value = part.partition("=")
             if not sep:
-                out.update({k: key for k in all_keys})
+                out.update({k: _number(what, "", key) for k in all_keys})
             elif not key.strip():
                 raise ParameterError(f"--{what} takes VALUE or KEY=VALUE, got {part!r}")
             else:
-                out[key.strip()] = value.strip()
+                out[key.strip()] = _number(what, key.strip(), value.strip())
     return out
+
+
+def _number(what: str, key: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ParameterError(f"--{what} {key + '=' if key else ''}{value!r} is not a number") from None

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from geoenc.errors import InputError, ParameterError
+from geoenc.errors import InputError, ModelError, ParameterError
 from geoenc.models.checkpoint import write_model_dir
 from geoenc.models.data import PointData, from_points, split_validation
 from geoenc.models.location import LocationEncoder, LocationModel, build_location_encoder
@@ -103,24 +103,37 @@ def batch_loss(
     second_pass: Callable[[], Tensor],
     draw_random: Callable[[int], Tensor],
 ) -> tuple[Tensor, dict[str, float]]:
-    """The objective on one batch: ``loc`` location embeddings, ``feats`` standardised features.
+    """The objective on one batch: ``loc`` location embeddings ``(N, d)``, ``feats`` standardised features.
 
-    ``second_pass()`` re-embeds the batch's locations (another dropout mask, for mc-bld's L_D);
-    ``draw_random(k)`` gives ``k`` random lon/lat negatives. Returns the loss and its named terms.
+    ``second_pass()`` re-embeds the batch's locations (other dropout masks, for the SimCSE term of
+    ``mc-bld``/``nce-bld``); ``draw_random(k)`` gives ``k`` random lon/lat negatives: ``C·N`` of them, C =
+    ``cfg.random_negatives`` per point, row ``k·N + i`` for point ``i`` (CSP's layout; ``nce-pooled``
+    shares all of them across the batch), embedded by the location encoder in training mode as CSP does.
+    Returns the loss and its named (unweighted) terms.
     """
     t, w = cfg.temperatures, cfg.weights
     if cfg.objective == "mse":
+        if model.head is None:
+            raise ModelError("the mse objective needs the dual encoder's head: build DualEncoder with objective 'mse'")
         return O.mse_loss(model.head(loc), feats), {}
+    if model.projection is None:
+        raise ModelError(f"the {cfg.objective} objective needs a feature projection: build DualEncoder with it")
     loc_n, feat_n = O.normalize(loc), O.normalize(model.projection(feats))
     if cfg.objective == "mc":
         return O.mc_loss(loc_n, feat_n, t["b"]), {}
     if cfg.objective == "clip":
+        if model.logit_scale is None:
+            raise ModelError("the clip objective needs a logit scale: build DualEncoder with objective 'clip'")
         return O.clip_loss(loc_n, feat_n, model.logit_scale), {}
-    n_random = cfg.n_random or loc.shape[0]
-    if cfg.objective == "nce":
-        return O.nce_loss(loc_n, feat_n, O.normalize(model.location(draw_random(n_random))), t["b"]), {}
-    rand = O.normalize(model.location(draw_random(n_random))) if w["l"] > 0 else None
-    second = O.normalize(second_pass()) if w["d"] > 0 else None
+    n = loc.shape[0]
+    rand = None
+    if cfg.objective in O.USES_RANDOM_LOCATIONS and w["l"] > 0:
+        rand = O.normalize(model.location(draw_random(cfg.random_negatives * n)))
+    second = O.normalize(second_pass()) if cfg.objective in O.USES_DROPOUT_PASS and w["d"] > 0 else None
+    if cfg.objective == "nce-pooled":
+        return O.nce_pooled_loss(loc_n, feat_n, rand, t["pooled"]), {}
+    if cfg.objective in ("nce", "nce-bld"):
+        return O.nce_loss(loc_n, feat_n, rand, second, weight_l=w["l"], weight_d=w["d"], return_parts=True)
     return O.mc_bld_loss(
         loc_n,
         feat_n,
@@ -138,6 +151,8 @@ def batch_loss(
 class PretrainTask(Task):
     """Contrastive pre-training: the objective of :func:`batch_loss` on each batch of points."""
 
+    model: DualEncoder
+
     def __init__(
         self,
         model: DualEncoder,
@@ -154,7 +169,8 @@ class PretrainTask(Task):
         self._val_seeds = Seeds(cfg.seed)
 
     def _embed(self, module: nn.Module, xb: Tensor) -> Tensor:
-        return module(xb, encoded=self.cache)
+        out: Tensor = module(xb, encoded=self.cache)
+        return out
 
     def _loss(
         self, module: nn.Module, x: Tensor, feats: Tensor, gen: torch.Generator
@@ -248,8 +264,10 @@ def pretrain(
     ck = Checkpoint.read(resume) if isinstance(resume, (str, os.PathLike)) else resume
     pts = as_pretrain_data(data, cfg.features)
     device = engine.device
-    mean, std = feature_stats(pts.features)
-    feats_all = torch.as_tensor(((pts.features - mean) / std).astype(np.float32), device=device)
+    features = pts.features
+    assert features is not None  # as_pretrain_data refuses data without features
+    mean, std = feature_stats(features)
+    feats_all = torch.as_tensor(((features - mean) / std).astype(np.float32), device=device)
     with engine.init_stream():
         location = build_location_encoder(
             cfg.method, cfg.method_params, cfg.net, cfg.net_params, fit_on=pts.lonlat, seed=cfg.seed
@@ -285,7 +303,6 @@ def pretrain(
             float(pts.lonlat[:, 1].max()),
         )
     task = PretrainTask(model, cfg, x, feats, cache, extent, val)
-    bs = min(cfg.batch_size, task.n_train)
     spec = ModelSpec(
         kind=KIND,  # task "embedding": no prediction head; `geoenc predict` refuses it, `encode --model` uses it
         encoder=Component(position.name or cfg.method, position.params),
@@ -304,7 +321,7 @@ def pretrain(
                 "feature_stats": {"mean": mean.tolist(), "std": std.tolist()},
                 "temperatures": dict(cfg.temperatures),
                 "weights": dict(cfg.weights),
-                "n_random": cfg.n_random or bs,
+                "random_negatives_per_point": cfg.random_negatives,
                 "random_extent": list(extent) if extent else "sphere",
                 "projection_hidden": cfg.projection_hidden,
                 "extras_file": EXTRAS_FILE,

@@ -20,7 +20,8 @@ class FeatureProjection(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x)
+        out: Tensor = self.layers(x)
+        return out
 
 
 class DualEncoder(nn.Module):
@@ -52,7 +53,8 @@ class DualEncoder(nn.Module):
 
     def forward(self, x: Tensor, encoded: bool = False) -> Tensor:
         """Location embeddings of lon/lat degrees, or of precomputed position encodings (``encoded``)."""
-        return self.location.net(x) if encoded else self.location(x)
+        out: Tensor = self.location.net(x) if encoded else self.location(x)
+        return out
 
     def extras_state(self) -> dict[str, Tensor]:
         """Everything except the location encoder (saved beside the model, for inspection or reuse)."""

@@ -20,7 +20,7 @@ from geoenc.errors import InputError, ModelError, ParameterError
 from geoenc.metrics.classification import classification_metrics, merge_metrics
 from geoenc.metrics.regression import regression_metrics
 from geoenc.models import data as D
-from geoenc.models.checkpoint import LoadedModel, write_model_dir
+from geoenc.models.checkpoint import LoadedModel, read_spec, write_model_dir
 from geoenc.models.location import LocationModel, build_location_encoder
 from geoenc.models.spec import Component, FeatureSpec, ModelSpec
 from geoenc.training.config import DEFAULT_LOSS, LOSSES, TrainConfig
@@ -284,10 +284,15 @@ def train(
         model = LocationModel(location, task, n_outputs, feature_dim=feat_dim, feature_hidden=cfg.feature_hidden)
     model.to(device)
     position, body = location.position, location.net
+    extra: dict[str, Any] = {}
     if cfg.init:
         from geoenc.models.transfer import apply_pretrained
 
         apply_pretrained(model, cfg.init, freeze_encoder=cfg.freeze_encoder)
+        # an imported pretrained encoder (geoenc pretrained import): its source model and weights file's sha256
+        source = read_spec(cfg.init).section("source")
+        if source:
+            extra["init_source"] = source
 
     spec = ModelSpec(
         encoder=Component(position.name or cfg.method, position.params),
@@ -306,6 +311,7 @@ def train(
         init=str(cfg.init) if cfg.init else None,
         freeze_encoder=bool(cfg.freeze_encoder),
         train_fraction=float(cfg.train_fraction),
+        extra=extra,
     )
     if ck is not None:
         theirs = ck.meta.get("model_config", {})

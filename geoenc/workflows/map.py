@@ -176,7 +176,11 @@ def map_model(
             return np.concatenate(parts).astype(dtype, copy=False)
 
         tags = provenance(
-            "map", geoenc_model=str(model_dir), geoenc_model_sha256=model.model_hash, geoenc_encoder=model.encoder_name
+            "map",
+            geoenc_model=str(model_dir),
+            geoenc_model_sha256=model.model_hash,
+            geoenc_encoder=model.encoder_name,
+            **_source_tags(model.spec.section("init_source")),  # trained on top of an imported pretrained encoder
         )
         all_names = list(model.classes or [])
         if model.task == "regression":
@@ -308,7 +312,11 @@ def map_embedding(
         dev,
         None,
         tags=provenance(
-            "map", geoenc_model=str(model_dir), geoenc_model_sha256=model.model_hash, geoenc_encoder=model.encoder_name
+            "map",
+            geoenc_model=str(model_dir),
+            geoenc_model_sha256=model.model_hash,
+            geoenc_encoder=model.encoder_name,
+            **_source_tags(model.spec.section("source") or model.spec.section("init_source")),
         ),
         bbox=bbox,
         cell_deg=cell_deg,
@@ -319,6 +327,16 @@ def map_embedding(
         what="the model",
         mapper=mapper,
     )
+
+
+def _source_tags(source: dict[str, Any]) -> dict[str, str]:
+    """GeoTIFF tags naming the model and weights file an imported pretrained encoder came from (none otherwise)."""
+    if not source:
+        return {}
+    return {
+        "geoenc_source_model": str(source.get("model")),
+        "geoenc_source_weights_sha256": str(source.get("weights_file_sha256")),
+    }
 
 
 def _map_dimension(

@@ -54,6 +54,7 @@ def test_every_command_is_registered(cli):
         "pretrain",
         "patches",
         "autoencode",
+        "pretrained",
     ]
 
 

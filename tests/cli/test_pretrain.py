@@ -75,7 +75,7 @@ def test_pretrain_then_encode_with_the_pretrained_model(cli, data_file, tmp_path
     assert res.exit_code == 1 and "no prediction head" in res.stderr and not (tmp_path / "pred.parquet").exists()
 
 
-@pytest.mark.parametrize("objective", ["mse", "clip", "nce", "mc"])
+@pytest.mark.parametrize("objective", ["mse", "clip", "nce", "nce-bld", "nce-pooled", "mc"])
 def test_objectives_temperatures_and_weights(cli, data_file, tmp_path, objective):
     out = tmp_path / objective
     res = cli(
@@ -94,14 +94,27 @@ def test_objectives_temperatures_and_weights(cli, data_file, tmp_path, objective
         "l=0.5,d=2",
         "--random-extent",
         "data",
+        "--random-negatives",
+        "2",
         "-o",
         out,
     )
     assert res.exit_code == 0, res.output
     cfg = json.loads((out / "config.json").read_text())["pretrain"]
     assert cfg["objective"] == objective
-    assert cfg["temperatures"] == {"b": 0.2, "l": 0.2, "d": 0.2, "clip": 0.1}
+    assert cfg["temperatures"] == {"b": 0.2, "l": 0.2, "d": 0.2, "pooled": 0.2, "clip": 0.1}
     assert cfg["weights"] == {"l": 0.5, "d": 2.0}
+    assert cfg["random_negatives_per_point"] == 2
+
+
+def test_csp_defaults_are_recorded(cli, data_file, tmp_path):
+    res = cli("pretrain", data_file, "--features", "feat", *FAST, "-o", tmp_path / "d")
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "d" / "config.json").read_text())["pretrain"]
+    assert cfg["objective"] == "mc-bld"
+    assert cfg["temperatures"] == {"b": 20.0, "l": 1.0, "d": 1.0, "pooled": 0.1, "clip": 0.07}
+    assert cfg["weights"] == {"l": 1.0, "d": 1.0}
+    assert cfg["random_negatives_per_point"] == 1
 
 
 def test_parquet_from_stdin(cli, data_file, tmp_path):
@@ -144,6 +157,7 @@ def _write(tmp_path: Path, feats, typ=None) -> Path:
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--temperature", "0"], 2, "must be a finite number > 0"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--weights", "l=x"], 2, "not a number"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--batch-size", "1"], 2, "--batch-size"),
+        ([[1.0, 2.0]] * 4, ["--features", "feat", "--random-negatives", "0"], 2, "--random-negatives"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "--random-extent", "box"], 2, "random_extent='box'"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "-m", "nope"], 2, "unknown method"),
         ([[1.0, 2.0]] * 4, ["--features", "feat", "-n", "width=3"], 2, "no parameter 'width'"),

@@ -14,7 +14,7 @@ NETS = net_names()
 
 
 def test_registered_names_are_pinned():
-    assert NETS == ["ffn", "fcnet", "siren", "linear"]
+    assert NETS == ["ffn", "fcnet", "siren", "linear", "geoclip_mlp"]
     assert [n["name"] for n in list_nets()] == NETS
 
 
