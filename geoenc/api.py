@@ -64,7 +64,7 @@ def encode(
     method: str = DEFAULT_METHOD,
     *,
     column: str = "embedding",
-    layout: str = "list",
+    layout: str | None = None,
     lon: str | None = None,
     lat: str | None = None,
     crs: Any = None,
@@ -80,12 +80,13 @@ def encode(
 
     Args:
         data: a GeoDataFrame or GeoSeries (any CRS), a DataFrame with longitude/latitude columns, an ``(N, 2)``
-            array-like of lon/lat degrees, or :class:`~geoenc.io.Points`.
+            array-like of lon/lat degrees, or :class:`~geoenc.io.Points`; or a ``dask_geopandas.GeoDataFrame``,
+            encoded lazily (:func:`geoenc.workflows.frames.encode_frame`, docs/scale.md).
         method: the encoder's name, e.g. ``"sphereM"``, ``"sh"``, ``"rbf"``.
         column: with a frame in, the name of the embedding column (``layout="list"``) or the prefix of its
             columns (``layout="columns"``: ``emb_0…`` for ``embedding``, else ``<column>_0…``).
-        layout: ``"list"`` (one column, a ``(D,)`` float32 array per row) or ``"columns"`` (one column per
-            dimension).
+        layout: ``"list"`` (one column, a ``(D,)`` float32 array per row; the default) or ``"columns"`` (one
+            column per dimension; the default for a dask frame, whose list columns pandas cannot read back).
         lon, lat: a DataFrame's coordinate column names when they are not ``lon``/``lat``/``longitude``/…
         crs: the CRS of coordinates that are not lon/lat degrees (arrays, DataFrame columns), or to override a
             GeoDataFrame's.
@@ -99,7 +100,7 @@ def encode(
 
     Returns:
         ``(N, D)`` float32 numpy array for arrays, GeoSeries and Points; for a DataFrame or GeoDataFrame a copy
-        of it (same index, same class) with the embedding attached.
+        of it (same index, same class) with the embedding attached; for a dask frame a lazy one.
 
     Raises:
         geoenc.errors.UsageError: an unknown method, parameter, device or layout.
@@ -109,10 +110,28 @@ def encode(
         >>> geoenc.encode([[2.35, 48.86], [-74.0, 40.7]], "sphereM").shape
         (2, 160)
     """
+    from geoenc.workflows.frames import encode_frame, is_dask_frame
+
+    if is_dask_frame(data):
+        if lon is not None or lat is not None or crs is not None or centroid or wrap_lon:
+            raise UsageError(
+                "a dask frame is read from its geometry and CRS: leave out lon, lat, crs, centroid and wrap_lon"
+            )
+        return encode_frame(
+            data,
+            method,
+            column=column,
+            layout=check_layout(layout or "columns"),
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
+            seed=seed,
+            **params,
+        )
+    layout = check_layout(layout or "list")
     enc = get_encoder(method, **params)  # names, parameters, device and layout are checked before the data
     resolve_device(device)
     resolve_dtype(dtype)
-    check_layout(layout)
     points = as_points(data, **_coords(lon, lat, crs, centroid, wrap_lon))
     emb = encode_lonlat(points.lonlat(), enc, device=device, dtype=dtype, batch_size=batch_size, seed=seed)
     if not is_frame(data):

@@ -40,6 +40,10 @@ class ModelError(GeoencError):
     """A model directory that cannot be loaded (missing files, newer format, tampered weights)."""
 
 
+class ClusterError(GeoencError):
+    """A compute cluster (``--engine dask``) that cannot be reached, or a task on it that kept failing."""
+
+
 def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
     """Return ' (did you mean X?)' for the closest choice, or '' when nothing is close."""
     import difflib

@@ -10,7 +10,7 @@ from geoenc.cli.progress import note, progress_bar
 
 @o.points_input
 def encode(
-    input: o.InputArg,
+    input: o.DatasetInputArg,
     output: o.Output,
     points: o.PointsInput,
     method: Annotated[
@@ -42,15 +42,46 @@ def encode(
     layout: o.Layout = "list",
     output_format: o.OutputFormat = None,
     overwrite: o.Overwrite = False,
+    engine: o.Engine = None,
+    scheduler: o.Scheduler = None,
     quiet: o.Quiet = False,
 ) -> None:
     """Encode points with a position encoder (or a trained model) and write them with an `embedding` column.
+
+    A dataset (a folder or a quoted glob of Parquet files) writes a dataset: one file per partition in the
+    folder -o; a re-run does only the partitions not yet written. --engine dask runs the partitions (or the row
+    groups of one big Parquet file) as tasks on a Dask cluster.
 
     Example: geoenc encode sample_data/cities.parquet --method sphereM -o emb.parquet
     """
     from geoenc.workflows.encode import encode_file
 
     params = o.parse_key_values(param)
+    if o.dataset_run(input, engine, scheduler):
+        from geoenc.workflows.dataset import encode_dataset
+
+        o.dataset_output_format(output_format)
+        with o.open_engine(engine, scheduler, quiet) as mapper, progress_bar("partitions", quiet) as update:
+            res = encode_dataset(
+                input,
+                output,
+                method,
+                params,
+                model=model,
+                fmt=points.format,
+                coord_opts=points.coords,
+                layout=layout,
+                batch_size=batch_size,
+                device=device,
+                dtype=dtype,
+                seed=seed,
+                overwrite=overwrite,
+                mapper=mapper,
+                progress=update,
+                log=lambda msg: note(msg, quiet),
+            )
+        note(f"encoded {o.dataset_summary(res)} with {res.label} ({res.dim} dims) → {output}", quiet)
+        return
     with progress_bar("encoding", quiet) as update:
         result = encode_file(
             input,

@@ -20,7 +20,8 @@ PredsArg = Annotated[
     list[str],
     typer.Argument(
         metavar="PREDS...",
-        help="Prediction files (from `geoenc predict` with labels); several = side-by-side comparison.",
+        help="Prediction files (from `geoenc predict` with labels) or datasets (a folder or quoted glob of Parquet "
+        "files); several = side-by-side comparison.",
     ),
 ]
 Report = Annotated[
@@ -224,6 +225,8 @@ def geobias(
     as_json: Annotated[bool, o.flag("--json", help="Print the summary as JSON (one object per file).")] = False,
     overwrite: o.Overwrite = False,
     output_format: o.OutputFormat = None,
+    engine: o.Engine = None,
+    scheduler: o.Scheduler = None,
     quiet: o.Quiet = False,
 ) -> None:
     """Geo-bias of a model's per-point performance: SSI scores, Gi* hot spots, Moran's I, latitude bands.
@@ -245,7 +248,7 @@ def geobias(
             "--baseline was replaced by --relative N: random permutations of the outcome scored at the same "
             "centres (the old baseline moved the centres too)"
         )
-    with progress_bar("SSI centres", quiet) as update:
+    with o.open_engine(engine, scheduler, quiet) as mapper, progress_bar("SSI centres", quiet) as update:
         results = run_geobias(
             preds,
             output,
@@ -273,6 +276,7 @@ def geobias(
             coord_options=points.coords,
             progress=lambda src, done, total: update(done, total, file=Path(src).name),
             log=lambda msg: note(msg, quiet),
+            mapper=mapper,
         )
     summaries = [cast(dict[str, Any], json_safe(r.summary())) for r in results]
     to_stderr = output == "-"  # stdout carries the report: the summary goes to stderr

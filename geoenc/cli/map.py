@@ -72,23 +72,35 @@ def map_cmd(
     batch_size: o.BatchSize = 65_536,
     device: o.Device = "auto",
     overwrite: o.Overwrite = False,
+    engine: o.Engine = None,
+    scheduler: o.Scheduler = None,
     quiet: o.Quiet = False,
 ) -> None:
     """Evaluate a model (or one dimension of an embedding or a position encoding) on a regular lon/lat grid.
+
+    With --engine dask the grid's row blocks are tasks on a Dask cluster, assembled here into one GeoTIFF.
 
     Example: geoenc map model/ --class FR --cell-deg 0.1 --bbox -10,35,30,60 -o fr.tif --png fr.png
     """
     from geoenc.imagery.autoencoder import is_autoencoder_dir
     from geoenc.workflows import map as maps
+    from geoenc.workflows.distributed import resolve_engine
 
     if (model is None) == (method is None):
         raise UsageError("give a MODEL folder, or --method (with -p and --dim) to map a position encoder")
     if model is not None and (is_autoencoder_dir(model) or raster is not None):
         if raster is None or not is_autoencoder_dir(model):
             raise UsageError("--raster goes with an autoencoder folder from `geoenc autoencode` (and it needs one)")
+        if resolve_engine(engine, scheduler) == "dask":
+            raise UsageError("a reconstruction-error map runs here only: leave out --engine/--scheduler")
         path = maps.map_reconstruction_error(model, raster, output, stride=stride, device=device, overwrite=overwrite)
         note(f"wrote the reconstruction-error map of {raster} → {path}", quiet)
         return
+    if method is not None and dim is None:
+        raise UsageError("--method maps one dimension of the encoding: give --dim I")
+    if method is None and dim is not None and (class_ or top_k or all_classes or argmax):
+        raise UsageError("--dim maps an embedding dimension: leave out --class, --top-k, --all and --argmax")
+    params = o.parse_key_values(param)
     grid: dict[str, Any] = {
         "bbox": bbox,
         "cell_deg": cell_deg,
@@ -97,16 +109,13 @@ def map_cmd(
         "overwrite": overwrite,
         "max_cells": max_cells,
     }
-    with progress_bar("mapping rows", quiet) as update:
-        if method is not None:
-            if dim is None:
-                raise UsageError("--method maps one dimension of the encoding: give --dim I")
-            res = maps.map_encoder(method, o.parse_key_values(param), dim, output, progress=update, **grid)
+    with o.open_engine(engine, scheduler, quiet) as mapper, progress_bar("mapping rows", quiet) as update:
+        grid["mapper"] = mapper
+        if method is not None and dim is not None:  # --method without --dim was refused above
+            res = maps.map_encoder(method, params, dim, output, progress=update, **grid)
         elif model is None:  # unreachable: exactly one of the two was checked above
             raise UsageError("give a MODEL folder")
         elif dim is not None:
-            if class_ or top_k or all_classes or argmax:
-                raise UsageError("--dim maps an embedding dimension: leave out --class, --top-k, --all and --argmax")
             res = maps.map_embedding(model, dim, output, progress=update, **grid)
         else:
             res = maps.map_model(

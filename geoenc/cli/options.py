@@ -16,6 +16,7 @@ input (``@points_input``: --format, --lon-col, --lat-col, --geometry-col, --crs,
 --device               encode, train, predict, evaluate, map, benchmark, pretrain, autoencode
 --batch-size           encode, train, predict, evaluate, map, benchmark, pretrain, patches, autoencode
 --seed                 encode, train, pretrain, geobias, autoencode
+--engine, --scheduler  encode, predict, map, geobias (docs/scale.md)
 -q/--quiet             every command that reports progress
 =====================  =========================================================================
 
@@ -25,10 +26,11 @@ Boolean options are flags (``--overwrite``, never ``--overwrite true``). The inp
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
@@ -66,6 +68,15 @@ InputArg = Annotated[
     typer.Argument(
         metavar="INPUT",
         help="Points: GeoParquet, GeoJSON, CSV file, a URL (https, s3, gs, az/abfs; docs/formats.md), or - for stdin.",
+    ),
+]
+#: encode and predict also take a partitioned dataset (geoenc.io.dataset) and then write one
+DatasetInputArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="INPUT",
+        help="Points: GeoParquet, GeoJSON, CSV file, a URL, - for stdin, or a dataset: a folder or a quoted glob "
+        "of Parquet files (then -o is a folder, one file per partition).",
     ),
 ]
 _IN = "Input"
@@ -107,6 +118,25 @@ Seed = Annotated[
     int, option("--seed", metavar="N", min=0, max=MAX_SEED, help="Seed for everything random.", panel="Compute")
 ]
 Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress bar or summary on stderr.")]
+Engine = Annotated[
+    str | None,
+    option(
+        "--engine",
+        metavar="local|dask",
+        panel="Compute",
+        help="Run here (local, the default) or as tasks on a Dask cluster (dask; see --scheduler and docs/scale.md).",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    option(
+        "--scheduler",
+        metavar="ADDRESS|local[:N]",
+        panel="Compute",
+        help="With --engine dask: a scheduler address (tcp://host:8786), or local[:N] to start N worker processes "
+        "here (default: $DASK_SCHEDULER_ADDRESS, else local). Implies --engine dask.",
+    ),
+]
 
 # -- encoder and net -----------------------------------------------------------------------------------
 Params = Annotated[
@@ -266,6 +296,38 @@ def points_input(command: Callable[..., Any]) -> Callable[..., Any]:
     wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
+
+
+# -- --engine / --scheduler and datasets ------------------------------------------------------------------------
+
+
+def dataset_run(source: str, engine: str | None, scheduler: str | None) -> bool:
+    """True when a command runs partition by partition: a dataset input, or a Parquet file with --engine dask."""
+    from geoenc.io.dataset import is_dataset
+    from geoenc.workflows.distributed import resolve_engine
+
+    return is_dataset(source) or resolve_engine(engine, scheduler) == "dask"
+
+
+@contextlib.contextmanager
+def open_engine(engine: str | None, scheduler: str | None, quiet: bool) -> Iterator[Any]:
+    """The mapper of ``--engine``/``--scheduler`` (None = this process), with its cluster for the command."""
+    from geoenc.cli.progress import note
+    from geoenc.workflows.distributed import engine as open_
+
+    with open_(engine, scheduler, log=lambda msg: note(msg, quiet)) as mapper:
+        yield mapper
+
+
+def dataset_output_format(fmt: str | None) -> None:
+    if fmt is not None and fmt.strip().lower() not in ("parquet", "geoparquet"):
+        raise UsageError(f"a dataset is written as GeoParquet files: leave out --output-format {fmt}")
+
+
+def dataset_summary(res: Any) -> str:
+    """``"1,234 points in 7 of 20 partitions (13 already complete)"``."""
+    text = f"{res.rows:,} points in {res.written} of {res.partitions} partitions"
+    return text + (f" ({res.skipped} already complete)" if res.skipped else "")
 
 
 def engine_progress(

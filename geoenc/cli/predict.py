@@ -36,7 +36,7 @@ def summary(metrics: dict[str, Any]) -> str:
 @o.points_input
 def predict(
     model: ModelArg,
-    input: o.InputArg,
+    input: o.DatasetInputArg,
     output: o.Output,
     points: o.PointsInput,
     top_k: Annotated[
@@ -48,6 +48,8 @@ def predict(
     device: o.Device = "auto",
     output_format: o.OutputFormat = None,
     overwrite: o.Overwrite = False,
+    engine: o.Engine = None,
+    scheduler: o.Scheduler = None,
     quiet: o.Quiet = False,
 ) -> None:
     """Write predictions per point: top-k classes and probabilities, or the predicted value.
@@ -55,9 +57,37 @@ def predict(
     With the label column present it adds hit@1, hit@3, reciprocal_rank, true_class_prob (or error,
     abs_error): the input of `geoenc geobias`.
 
+    A dataset (a folder or a quoted glob of Parquet files) writes a dataset, one file per partition; --engine
+    dask runs the partitions as tasks on a Dask cluster (docs/scale.md).
+
     Example: geoenc predict model/ test.parquet -o preds.parquet
     """
     from geoenc.workflows.predict import predict_file
+
+    if o.dataset_run(input, engine, scheduler):
+        from geoenc.workflows.dataset import predict_dataset
+
+        o.dataset_output_format(output_format)
+        with o.open_engine(engine, scheduler, quiet) as mapper, progress_bar("partitions", quiet) as update:
+            ds = predict_dataset(
+                model,
+                input,
+                output,
+                top=top_k,
+                prior=prior,
+                label=label,
+                batch_size=batch_size,
+                device=device,
+                fmt=points.format,
+                coord_opts=points.coords,
+                overwrite=overwrite,
+                mapper=mapper,
+                progress=update,
+                log=lambda msg: note(msg, quiet),
+            )
+        extra = f"; {summary(ds.metrics)}" if ds.metrics else ""
+        note(f"predicted {o.dataset_summary(ds)} with {ds.label} → {output}{extra}", quiet)
+        return
 
     with progress_bar("predicting", quiet) as update:
         res = predict_file(

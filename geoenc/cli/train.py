@@ -26,7 +26,12 @@ _model = o.panel_option("Model")
 @o.points_input
 def train(
     train_file: Annotated[
-        str, typer.Argument(metavar="TRAIN", help="Labelled training points (GeoParquet, GeoJSON, CSV, a URL or -).")
+        str,
+        typer.Argument(
+            metavar="TRAIN",
+            help="Labelled training points (GeoParquet, GeoJSON, CSV, a URL, - or a dataset: a folder or quoted glob "
+            "of Parquet files).",
+        ),
     ],
     output: Annotated[
         str, o.option("--output", "-o", metavar="MODEL_DIR", help="Model folder to write.", panel="Output")

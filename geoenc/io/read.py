@@ -110,6 +110,10 @@ class PointStream:
     opts: CoordOptions
     batch_rows: int = DEFAULT_BATCH_ROWS
     total_rows: int | None = None
+    #: Parquet only: read just these row groups (a chunk of a big file, see geoenc.io.dataset); the rows before
+    #: them number ``first_row``, so offsets and messages count rows of the whole file
+    row_groups: list[int] | None = None
+    first_row: int = 0
 
     def __iter__(self) -> Iterator[Points]:
         if not isinstance(self.handle, str):
@@ -368,9 +372,9 @@ def _iter_parquet(stream: PointStream) -> Iterator[Points]:
     else:
         coords = _coordinate_columns(schema.names, stream.opts, stream.name)
     crs_text = _crs_text(crs, stream if crs is not stream.opts.crs else None)
-    offset = 0
+    offset = stream.first_row
     try:
-        for batch in pf.iter_batches(batch_size=stream.batch_rows):
+        for batch in pf.iter_batches(batch_size=stream.batch_rows, row_groups=stream.row_groups):
             if isinstance(coords, str) and pa.types.is_struct(batch.schema.field(coords).type):
                 struct = batch.column(coords)
                 x = struct.field("x").to_numpy(zero_copy_only=False).astype(np.float64)

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from geoenc.errors import InputError, ParameterError
-from geoenc.metrics.hotspots import DEFAULT_GI_K, HotspotResult, hotspots
+from geoenc.metrics.hotspots import DEFAULT_GI_K, HotspotResult, hotspots, hotspots_partitioned
 from geoenc.metrics.moran import MoranResult, global_moran
 from geoenc.metrics.outcome import Outcome
-from geoenc.metrics.spatial import knn_weights, lonlat_to_xyz
+from geoenc.metrics.spatial import knn_matrix, knn_weights, lonlat_to_xyz
 from geoenc.metrics.ssi import DEFAULT_K, DEFAULT_MODE, DEFAULT_RADIUS_KM, SSIResult, resolve_mode, ssi_scores
 
 DEFAULT_MORAN_K = 8
@@ -159,6 +159,7 @@ def compute_geobias(
     seed: int = 0,
     n_jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    mapper: Callable[..., Any] | None = None,
 ) -> GeobiasResult:
     """All geo-bias scores for one set of points (arrays in, results out; raises InputError/ParameterError).
 
@@ -166,6 +167,8 @@ def compute_geobias(
     ``unmarked_presence``: ``"low"``/``"all"``, ``None`` = the mode's default (see :mod:`geoenc.metrics.ssi`).
     ``relative`` > 0: that many seeded permutations of the outcome scored at the same centres; the summary
     gets ``*_ssi_rel`` (observed minus the permutations' mean), ``*_ssi_random`` and ``*_ssi_random_sd``.
+    ``mapper`` (e.g. Dask workers, :mod:`geoenc.workflows.distributed`): SSI centres and the rows of the Gi*
+    and Moran neighbour graphs are split into tasks; the numbers are those of the single-process run.
     """
     n = int(np.asarray(lon).size)
     check_params(radius_km, k, gi_k, band_km, moran_k)
@@ -177,8 +180,15 @@ def compute_geobias(
             f"{need} (lower --gi-k)"
         )
     try:
-        hot = hotspots(lon, lat, outcome.gi_value, k=gi_k, band_km=band_km, fdr=fdr)
-        moran = global_moran(outcome.gi_value, knn_weights(lonlat_to_xyz(lon, lat), moran_k))
+        if mapper is None:
+            hot = hotspots(lon, lat, outcome.gi_value, k=gi_k, band_km=band_km, fdr=fdr)
+            moran = global_moran(outcome.gi_value, knn_weights(lonlat_to_xyz(lon, lat), moran_k))
+        else:  # the neighbour graphs built in partitions of rows, as tasks
+            hot, midx = hotspots_partitioned(
+                lon, lat, outcome.gi_value, mapper, k=gi_k, band_km=band_km, fdr=fdr, moran_k=moran_k
+            )
+            assert midx is not None  # moran_k ≥ 1 was checked
+            moran = global_moran(outcome.gi_value, knn_matrix(midx))
     except ValueError as exc:  # constant value
         raise InputError(f"{outcome.description}: {exc}") from None
     n_centres = int(outcome.bad.sum()) if centres == "low" else n
@@ -195,6 +205,7 @@ def compute_geobias(
         seed=seed,
         n_jobs=n_jobs,
         progress=(lambda done: progress(done, n_centres)) if progress else None,
+        mapper=mapper,
     )
     params = {
         "radius_km": float(radius_km),

@@ -42,7 +42,7 @@ random, at the same rate and among the same data points, would show.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,7 @@ PRESENCE = ("low", "all")
 P_FLOOR = 1e-256
 SSI_CAP = float(-np.log(P_FLOOR))  # ≈ 589.46
 SATURATION_GAP = 0.01  # a score within this of the cap counts as saturated (p below 1 % of the floor)
+BATCHES_PER_TASK = 8  # batches of centres per task when they are split across workers (``mapper``): ~0.5–5 s each
 
 
 @dataclass(frozen=True)
@@ -243,12 +244,13 @@ def _worker_init() -> None:
 BatchOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]
 
 
-def _run_batch(cids: np.ndarray) -> BatchOut:
-    """Scores of one batch of centres for the observed marks and every permutation (inputs in ``_STATE``).
+def _run_batch(cids: np.ndarray, st: dict[str, Any] | None = None) -> BatchOut:
+    """Scores of one batch of centres for the observed marks and every permutation (inputs in ``st``, by
+    default ``_STATE``).
 
     Returns (cids, unmarked (1+P, B), marked (1+P, B), neighbour counts (B,), details dict).
     """
-    st = _STATE
+    st = _STATE if st is None else st
     xyz, n = st["xyz"], st["xyz"].shape[0]
     lon, lat, r, mode, workers = st["lon"], st["lat"], st["r"], st["mode"], st["workers"]
     marks = st["marks"]  # (1+P, n) bool: observed low-performance flags, then the permutations
@@ -285,6 +287,32 @@ def _run_batch(cids: np.ndarray) -> BatchOut:
                 if v == 0:
                     det["unmarked"] = (s, mu, sig)
     return cids, un, mk, cnt, det
+
+
+def _run_batches(st: dict[str, Any], batches: list[np.ndarray]) -> list[BatchOut]:
+    """One task of a distributed run (:func:`ssi_scores` with a ``mapper``): several batches of centres.
+
+    ``st`` is the run's inputs, shared once per worker; the k-d tree of the points is built there on first use
+    (the same tree as in one process, so the same neighbours).
+    """
+    if st.get("tree") is None:
+        st["tree"] = cKDTree(st["xyz"])
+    return [_run_batch(c, st) for c in batches]
+
+
+def _mapped(mapper: Callable[..., Any], per: int, batches: Sequence[np.ndarray]) -> Iterator[BatchOut]:
+    """:func:`_run_batch` of every batch as tasks of ``per`` batches on ``mapper`` (inputs from ``_STATE``, shared
+    once with the workers, without the tree), yielded in batch order: the sums over batches (the permutations'
+    means) then add up in the single-process order, bit for bit."""
+    shared = {**{k: v for k, v in _STATE.items() if k != "tree"}, "workers": 1}
+    groups = [list(batches[g : g + per]) for g in range(0, len(batches), per)]
+    waiting: dict[int, list[BatchOut]] = {}
+    nxt = 0
+    for i, results in mapper(_run_batches, shared, groups, name="ssi"):
+        waiting[i] = results
+        while nxt in waiting:
+            yield from waiting.pop(nxt)
+            nxt += 1
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -372,6 +400,8 @@ def ssi_scores(
     details: bool = False,
     progress: Callable[[int], None] | None = None,
     n_jobs: int = 1,
+    mapper: Callable[..., Any] | None = None,
+    batches_per_task: int | None = None,
 ) -> SSIResult:
     """Unmarked (PyGBS ``pnp_ssi``) and marked (``rp_ssi``) SSI of every centre, and the relative scores.
 
@@ -387,6 +417,9 @@ def ssi_scores(
         details: also keep S, μ, σ per centre and score (``SSIResult.details``).
         progress: optional callable(n_done) called after each batch.
         n_jobs: processes (fork) sharing the batches; −1 = all CPU cores. Results do not depend on it.
+        mapper: run the batches elsewhere instead, ``batches_per_task`` per task (e.g. on Dask workers; see
+            :mod:`geoenc.workflows.distributed`): the points are shared with the workers once, each task scores
+            its centres exactly as one process would, so the scores are the same bit for bit.
     """
     mode, presence = resolve_mode(mode, unmarked_presence)
     lon = np.asarray(lon, dtype=np.float64)
@@ -430,7 +463,7 @@ def ssi_scores(
         lat=lat,
         marks=marks,
         xyz=xyz,
-        tree=cKDTree(xyz),
+        tree=cKDTree(xyz) if mapper is None else None,  # a mapper's workers build their own
         k=int(min(k, n)),
         r=r,
         mode=mode,
@@ -441,7 +474,9 @@ def ssi_scores(
     pool = None
     try:
         results: Iterable[BatchOut]
-        if jobs == 1:
+        if mapper is not None:
+            results = _mapped(mapper, batches_per_task or BATCHES_PER_TASK, batches)
+        elif jobs == 1:
             results = map(_run_batch, batches)
         else:
             import multiprocessing as mp

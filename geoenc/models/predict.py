@@ -139,6 +139,25 @@ class Predictor:
             cols.update(per_point_classification(probs, y))
         return cols
 
+    def metric_parts(self) -> dict[str, Any] | None:
+        """What :func:`merge_metric_parts` needs to score the union of several predictors' points (the
+        partitions of a dataset): per-batch classification metrics, or regression sums. None without labels."""
+        if not self._scored:
+            return None
+        if self.model.task == "regression":
+            p, t = np.concatenate(self._pred), np.concatenate(self._truths)
+            err = p - t
+            return {
+                "kind": "regression",
+                "n": int(t.size),
+                "abs": float(np.abs(err).sum()),
+                "sq": float((err * err).sum()),
+                "t_mean": float(t.mean()),
+                "t_m2": float(((t - t.mean()) ** 2).sum()),
+            }
+        parts = {k: [merge_metrics(v)] for k, v in self._parts.items() if v}
+        return {"kind": "classification", "fused": self.prior is not None, "parts": parts}
+
     def metrics(self) -> dict[str, Any] | None:
         """Metrics over every batch seen (None when no batch had the label column)."""
         if not self._scored:
@@ -148,6 +167,41 @@ class Predictor:
         if self.prior is not None:
             return {k: merge_metrics(v) for k, v in self._parts.items()}
         return merge_metrics(self._parts["location"])
+
+
+def merge_metric_parts(parts: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The metrics over the union of the points behind several :meth:`Predictor.metric_parts` (None: no labels).
+
+    Classification: every metric is a mean over points, merged exactly (``n``-weighted). Regression: MAE and RMSE
+    from the summed errors; R² from the pooled truth variance (Chan et al.'s pairwise update), equal to the
+    single-pass value up to rounding.
+    """
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    return _merge_present(present)
+
+
+def _merge_present(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    if parts[0]["kind"] == "regression":
+        n, mean, m2 = 0, 0.0, 0.0
+        for p in parts:
+            nb = p["n"]
+            delta = p["t_mean"] - mean
+            tot = n + nb
+            mean += delta * nb / tot
+            m2 += p["t_m2"] + delta * delta * n * nb / tot
+            n = tot
+        sq = sum(p["sq"] for p in parts)
+        return {
+            "r2": 1.0 - sq / m2 if m2 > 0 else float("nan"),
+            "mae": sum(p["abs"] for p in parts) / n,
+            "rmse": float(np.sqrt(sq / n)),
+            "n": int(n),
+        }
+    keys = ("location", "prior", "fused") if parts[0]["fused"] else ("location",)
+    merged = {k: merge_metrics([m for p in parts for m in p["parts"][k]]) for k in keys}
+    return merged if parts[0]["fused"] else merged["location"]
 
 
 def predict_points(

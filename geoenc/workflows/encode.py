@@ -21,13 +21,13 @@ import numpy as np
 import torch
 
 from geoenc.defaults import DEFAULT_METHOD
-from geoenc.device import resolve_device, resolve_dtype
+from geoenc.device import parse_dtype, resolve_device, resolve_dtype
 from geoenc.encoders.base import PositionEncoder
 from geoenc.encoders.run import encode_array
 from geoenc.errors import UsageError
 from geoenc.io import CoordOptions, PointWriter, open_points
 from geoenc.io.points import Points
-from geoenc.io.read import Source
+from geoenc.io.read import PointStream, Source
 from geoenc.provenance import provenance
 from geoenc.workflows.stream import stream_points
 
@@ -116,6 +116,111 @@ def _state_hash(module: torch.nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
+class Embedder:
+    """What turns lon/lat into embeddings: a registered position encoder or a model's learned encoder.
+
+    Built once per run; with a dataset on Dask it is sent to every worker once (it pickles without its device
+    binding), and the device (``auto``, ``cpu``, ``cuda`` …) is resolved where it runs, so CPU and GPU workers
+    both work. ``load_device`` is where a model is loaded (the client's device for a single-process run).
+    """
+
+    def __init__(
+        self,
+        method: str | None = None,
+        params: dict[str, Any] | None = None,
+        *,
+        model: str | os.PathLike[str] | None = None,
+        device: str = "auto",
+        dtype: str = "float32",
+        batch_size: int = 65_536,
+        load_device: torch.device | None = None,
+    ) -> None:
+        self.device, self.dtype, self.batch_size = device, parse_dtype(dtype), int(batch_size)
+        self.module: Any
+        if model is not None:
+            from geoenc.models import load_model
+
+            loaded = load_model(model, load_device or torch.device("cpu"))
+            self.module, self.dim = loaded, int(loaded.embedding_dim)
+            self.label = loaded.encoder_name
+            self.params: dict[str, Any] = {}
+            self.meta = provenance(
+                "encode",
+                model=str(model),
+                model_sha256=loaded.model_hash,
+                method=loaded.encoder_name,
+                model_config=loaded.config,
+            )
+        else:
+            from geoenc.encoders import get_encoder
+
+            enc = get_encoder(method or DEFAULT_METHOD, **(params or {}))
+            self.module, self.dim, self.label = enc, int(enc.embedding_dim), enc.name
+            self.params, self.meta = {}, {}  # set by finish(), after any fit
+        self.is_model = model is not None
+        self._bound: tuple[Callable[[torch.Tensor], torch.Tensor], torch.device, torch.dtype] | None = None
+
+    @property
+    def needs_fit(self) -> bool:
+        return not self.is_model and bool(self.module.needs_fit)
+
+    def fit(self, lonlat: np.ndarray, seed: int = 0) -> None:
+        """Fit an encoder that needs data (rbf anchors) on ``(N, 2)`` lon/lat degrees."""
+        fit_encoder(self.module, lonlat, seed)
+
+    def finish(self) -> None:
+        """Record the encoder's final parameters and state hash (after any fit) in the provenance."""
+        if self.is_model:
+            return
+        enc = self.module
+        self.params = enc.params
+        self.meta = provenance("encode", method=enc.name, params=self.params, state_sha256=_state_hash(enc))
+        if enc.needs_fit:
+            self.meta["fitted_on"] = "the input points themselves"
+
+    def metadata(self) -> dict[str, Any]:
+        """The ``geoenc`` metadata of the output: provenance, dimension and dtype."""
+        return {**self.meta, "dim": self.dim, "dtype": self.dtype}
+
+    def bind(self) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.device, torch.dtype]:
+        """The encoding function on the device resolved here (moved there on first use)."""
+        if self._bound is None:
+            dev = resolve_device(self.device)
+            if self.is_model:
+                self.module = self.module.to(dev)
+                fn = self.module.embed
+            else:
+                fn = self.module.to(dev)
+            self._bound = (fn, dev, resolve_dtype(self.dtype))
+        return self._bound
+
+    def __call__(self, lonlat: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` lon/lat degrees → ``(N, D)`` embeddings (numpy)."""
+        fn, dev, dt = self.bind()
+        return embed_array(fn, lonlat, dev, dt, self.batch_size, self.dim)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_bound"] = None  # the receiving process resolves its own device
+        return state
+
+
+def write_embeddings(
+    embedder: Embedder,
+    stream: PointStream,
+    writer: PointWriter,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> int:
+    """Encode every batch of ``stream`` into ``writer`` (its metadata set from ``embedder``); returns the rows."""
+    writer.metadata.update(embedder.metadata())
+
+    def compute(batch: Points) -> tuple[Points, dict[str, Any]]:
+        return batch, {"embedding": embedder(batch.lonlat())}
+
+    rows, _ = stream_points(stream, writer, compute, progress)
+    return rows
+
+
 def encode_file(
     source: Source,
     dest: str | Path,
@@ -147,7 +252,8 @@ def encode_file(
         seed: seed for encoders fitted on the input (rbf anchors) whose own ``seed`` parameter is not given.
 
     Memory stays bounded by ``batch_size`` whatever the input's size. Everything the user gave is checked
-    (names, parameters, device, output) before the input is read.
+    (names, parameters, device, output) before the input is read. A partitioned dataset (a folder or a glob
+    of Parquet files) goes through :func:`geoenc.workflows.dataset.encode_dataset` instead.
     """
     from geoenc.imagery.autoencoder import is_autoencoder_dir
 
@@ -172,44 +278,16 @@ def encode_file(
             overwrite=overwrite,
             progress=progress,
         )
-    dev, dt = resolve_device(device), resolve_dtype(dtype)
-    fn: Callable[[torch.Tensor], torch.Tensor]
-    if model is not None:
-        from geoenc.models import load_model
-
-        loaded = load_model(model, dev)
-        fn, dim = loaded.embed, loaded.embedding_dim
-        label, params_out = loaded.encoder_name, {}
-        meta = provenance(
-            "encode",
-            model=str(model),
-            model_sha256=loaded.model_hash,
-            method=loaded.encoder_name,
-            model_config=loaded.config,
-        )
-    else:
-        from geoenc.encoders import get_encoder
-
-        enc = get_encoder(method or DEFAULT_METHOD, **(params or {}))
-        label, dim = enc.name, enc.embedding_dim
-        fn = enc
+    dev = resolve_device(device)
+    resolve_dtype(dtype)
+    embedder = Embedder(method, params, model=model, device=device, dtype=dtype, batch_size=batch_size, load_device=dev)
     with PointWriter(dest, output_format, overwrite=overwrite, layout=layout, inputs=[source]) as writer:
         stream = open_points(source, fmt, coord_opts, batch_rows=batch_size)
-        if model is None:
-            if enc.needs_fit:
-                fit_encoder(enc, np.concatenate([b.lonlat() for b in stream]), seed)
-            enc.to(dev)
-            params_out = enc.params
-            meta = provenance("encode", method=enc.name, params=params_out, state_sha256=_state_hash(enc))
-            if enc.needs_fit:
-                meta["fitted_on"] = "the input points themselves"
-        writer.metadata.update(meta, dim=dim, dtype=str(dt).replace("torch.", ""))
-
-        def compute(batch: Points) -> tuple[Points, dict[str, Any]]:
-            return batch, {"embedding": embed_array(fn, batch.lonlat(), dev, dt, batch_size, dim)}
-
-        rows, _ = stream_points(stream, writer, compute, progress)
-    return EncodeResult(rows=rows, dim=int(dim), method=label, params=params_out)
+        if embedder.needs_fit:
+            embedder.fit(np.concatenate([b.lonlat() for b in stream]), seed=seed)
+        embedder.finish()
+        rows = write_embeddings(embedder, stream, writer, progress)
+    return EncodeResult(rows=rows, dim=embedder.dim, method=embedder.label, params=embedder.params)
 
 
 def _encode_with_autoencoder(

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from geoenc.errors import ParameterError, UsageError
-from geoenc.io import CoordOptions, Outputs, read_points, write_points
+from geoenc.io import CoordOptions, Outputs, write_points
 from geoenc.io.atomic import AtomicFile
+from geoenc.io.dataset import read_points_or_dataset
 from geoenc.io.remote import display_source
 from geoenc.io.write import resolve_output_format
 from geoenc.metrics.hotspots import DEFAULT_GI_K
@@ -97,6 +99,7 @@ def run_geobias(
     coord_options: CoordOptions | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     log: Callable[[str], None] | None = None,
+    mapper: Callable[..., Any] | None = None,
 ) -> list[GeobiasResult]:
     """Read each prediction file, score its geo-bias, then write all outputs together.
 
@@ -104,6 +107,8 @@ def run_geobias(
     GeoTIFF of mean Gi* z, low-performance rate and count per ``cell_deg`` cell, ``png`` a hot-spot picture.
     With several inputs each output gets the input's name (``report.<input>.parquet``). Every output is
     checked before any input is read, and nothing is written unless every input was read and scored.
+    An input may be a dataset (a folder or glob of Parquet files: its points together). ``mapper`` (Dask,
+    :mod:`geoenc.workflows.distributed`) splits the SSI centres and the neighbour graphs into tasks.
     ``ssi_mode``, ``unmarked_presence``, ``relative`` and ``seed``: see
     :func:`~geoenc.metrics.report.compute_geobias`.
     """
@@ -135,7 +140,7 @@ def run_geobias(
             )
         results = []
         for src, out, tif, pic in plans:
-            points = read_points(src, fmt, opts=coord_options)
+            points = read_points_or_dataset(src, fmt, coord_options)
             outcome = choose_outcome(points.attrs, value=value, error=error, threshold=threshold)
             if log:
                 log(
@@ -160,6 +165,7 @@ def run_geobias(
                 seed=seed,
                 n_jobs=n_jobs,
                 progress=_per_file(progress, str(src)),
+                mapper=mapper,
             )
             meta = provenance("geobias", source=res.source, outcome=res.outcome.description, summary=res.summary())
             write_points(out, points.lon, points.lat, points.attrs, res.columns(), fmt=output_format, metadata=meta)

@@ -49,20 +49,42 @@ def rows_per_block(grid: Grid, bands: int) -> int:
     return min(rows, grid.height)
 
 
+def _block(shared: tuple[Callable[[np.ndarray], np.ndarray], Grid], rows: tuple[int, int]) -> np.ndarray:
+    """The ``(bands, n, width)`` values of ``n`` grid rows from ``row0`` (one task of a distributed map)."""
+    fn, grid = shared
+    row0, n = rows
+    values = fn(grid.row_centres(row0, n))  # (cells, bands)
+    return np.ascontiguousarray(values.T.reshape(values.shape[1], n, grid.width))
+
+
 def _walk(
     grid: Grid,
     bands: int,
     fn: Callable[[np.ndarray], np.ndarray],
     writer: GridWriter,
     progress: Callable[[int, int], None] | None,
+    mapper: Callable[..., Any] | None = None,
 ) -> None:
-    rows = rows_per_block(grid, bands)
-    for row0 in range(0, grid.height, rows):
-        n = min(rows, grid.height - row0)
-        values = fn(grid.row_centres(row0, n))  # (cells, bands)
-        writer.write_rows(row0, np.ascontiguousarray(values.T.reshape(values.shape[1], n, grid.width)))
-        if progress is not None:
-            progress(row0 + n, grid.height)
+    """Evaluate the grid block by block and write each block; with ``mapper`` the blocks are tasks (e.g. on
+    Dask workers, ``fn`` shared with them once) and are written here in row order as they arrive: the file
+    is the one a single process writes, and only the blocks in flight are held."""
+    step = rows_per_block(grid, bands)
+    items = [(row0, min(step, grid.height - row0)) for row0 in range(0, grid.height, step)]
+    if mapper is None:
+        for item in items:
+            writer.write_rows(item[0], _block((fn, grid), item))
+            if progress is not None:
+                progress(item[0] + item[1], grid.height)
+        return
+    waiting: dict[int, np.ndarray] = {}
+    nxt = 0
+    for k, block in mapper(_block, (fn, grid), items, name="map", ordered=True):
+        waiting[k] = block
+        while nxt in waiting:
+            writer.write_rows(items[nxt][0], waiting.pop(nxt))
+            if progress is not None:
+                progress(items[nxt][0] + items[nxt][1], grid.height)
+            nxt += 1
 
 
 def choose_classes(
@@ -121,6 +143,7 @@ def map_model(
     overwrite: bool = False,
     max_cells: int = DEFAULT_MAX_CELLS,
     progress: Callable[[int, int], None] | None = None,
+    mapper: Callable[..., Any] | None = None,
 ) -> MapResult:
     """Write a GeoTIFF of a model's predictions (or of one embedding dimension) on a regular lon/lat grid.
 
@@ -196,7 +219,7 @@ def map_model(
                 cmap = {i: c for i, c in enumerate(class_colours(len(all_names)))}
                 tags["classes"] = json.dumps(all_names)
         with GridWriter(tif, grid, names, dtype=dtype, nodata=nodata, tags=tags, colormap=cmap, units=units) as writer:
-            _walk(grid, len(names), fn, writer, progress)
+            _walk(grid, len(names), fn, writer, progress, mapper)
         if pic is not None:
             what = (
                 "most probable class" if kind == "argmax" else (f"P({names[0]})" if kind == "probability" else names[0])
@@ -224,6 +247,7 @@ def map_encoder(
     overwrite: bool = False,
     max_cells: int = DEFAULT_MAX_CELLS,
     progress: Callable[[int, int], None] | None = None,
+    mapper: Callable[..., Any] | None = None,
 ) -> MapResult:
     """Write one dimension of a position encoding over a grid (how an encoder's scales are usually shown)."""
     from geoenc.encoders import get_encoder
@@ -253,6 +277,7 @@ def map_encoder(
         max_cells=max_cells,
         progress=progress,
         what="--method",
+        mapper=mapper,
     )
 
 
@@ -268,6 +293,7 @@ def map_embedding(
     overwrite: bool = False,
     max_cells: int = DEFAULT_MAX_CELLS,
     progress: Callable[[int, int], None] | None = None,
+    mapper: Callable[..., Any] | None = None,
 ) -> MapResult:
     """Write one dimension of a model's learned location embedding (trained, pretrained or imported) over a grid."""
     from geoenc.models import load_model
@@ -299,6 +325,7 @@ def map_embedding(
         max_cells=max_cells,
         progress=progress,
         what="the model",
+        mapper=mapper,
     )
 
 
@@ -329,6 +356,7 @@ def _map_dimension(
     max_cells: int,
     progress: Callable[[int, int], None] | None,
     what: str,
+    mapper: Callable[..., Any] | None = None,
 ) -> MapResult:
     if not 0 <= dim < width:
         raise UsageError(f"--dim must be in [0, {width - 1}] for {what}, got {dim}")
@@ -343,7 +371,7 @@ def _map_dimension(
         tif = outputs.file(dest)
         pic = outputs.file(png) if png is not None else None
         with GridWriter(tif, grid, [name], nodata=FLOAT_NODATA, tags=tags) as writer:
-            _walk(grid, 1, values, writer, progress)
+            _walk(grid, 1, values, writer, progress, mapper)
         if pic is not None:
             quicklook(tif.path, pic, title=name, label=f"dimension {dim}")
     return MapResult(str(dest), grid.width, grid.height, [name], "encoder")

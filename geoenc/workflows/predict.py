@@ -11,7 +11,7 @@ from typing import Any
 from geoenc.errors import InputError
 from geoenc.io import CoordOptions, PointWriter, open_points
 from geoenc.io.points import Points
-from geoenc.io.read import Source
+from geoenc.io.read import PointStream, Source
 from geoenc.models import LoadedModel, load_model
 from geoenc.models.predict import Predictor
 from geoenc.provenance import provenance
@@ -23,6 +23,8 @@ class PredictResult:
     rows: int
     model: LoadedModel
     metrics: dict[str, Any] | None
+    #: what :func:`geoenc.models.predict.merge_metric_parts` merges across the partitions of a dataset
+    metric_parts: dict[str, Any] | None = None
 
 
 def _load(model: str | os.PathLike[str] | LoadedModel, device: str) -> LoadedModel:
@@ -34,7 +36,7 @@ def _load(model: str | os.PathLike[str] | LoadedModel, device: str) -> LoadedMod
 
 def predict_file(
     model: str | os.PathLike[str] | LoadedModel,
-    source: Source,
+    source: Source | PointStream,
     dest: str | Path,
     *,
     top: int = 3,
@@ -47,11 +49,15 @@ def predict_file(
     coord_opts: CoordOptions | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
+    metadata: dict[str, Any] | None = None,
+    keep_metric_parts: bool = False,
 ) -> PredictResult:
     """Write every point with the model's predictions (and per-point scores where the label column is present).
 
     Columns: see :class:`geoenc.models.predict.Predictor`. The file's ``geoenc`` metadata records the model,
-    its hash and, with labels, the metrics over all points. Streams: memory is bounded by ``batch_size``.
+    its hash and, with labels, the metrics over all points (plus ``metadata``, when given, and with
+    ``keep_metric_parts`` what a dataset's metrics are merged from). Streams: memory is
+    bounded by ``batch_size``. A partitioned dataset goes through :func:`geoenc.workflows.dataset.predict_dataset`.
     """
     loaded = _load(model, device)
     predictor = Predictor(loaded, top=top, prior=prior, label=label, batch_size=batch_size)
@@ -68,15 +74,19 @@ def predict_file(
                 prior=prior,
             )
         )
+        writer.metadata.update(metadata or {})
 
         def compute(batch: Points) -> tuple[Points, dict[str, Any]]:
             return batch, predictor(batch)
 
-        rows, _ = stream_points(open_points(source, fmt, coord_opts, batch_rows=batch_size), writer, compute, progress)
+        stream = source if isinstance(source, PointStream) else open_points(source, fmt, coord_opts, batch_size)
+        rows, _ = stream_points(stream, writer, compute, progress)
         metrics = predictor.metrics()
         if metrics:
             writer.metadata["metrics"] = metrics
-    return PredictResult(rows, loaded, metrics)
+            if keep_metric_parts:
+                writer.metadata["metric_parts"] = predictor.metric_parts()
+    return PredictResult(rows, loaded, metrics, predictor.metric_parts())
 
 
 def evaluate_file(

@@ -8,6 +8,7 @@ from typing import Any
 
 from geoenc.io import CoordOptions, read_points
 from geoenc.io.atomic import check_output_dir
+from geoenc.io.dataset import read_points_or_dataset
 from geoenc.io.read import Source
 from geoenc.pretrain import PretrainConfig, PretrainResult, pretrain
 from geoenc.training import ProgressEvent, TrainConfig, TrainResult, train
@@ -27,6 +28,9 @@ def train_files(
 ) -> TrainResult:
     """Train on a points file (and an optional validation file) and write the model folder ``out_dir``.
 
+    Either may be a partitioned dataset (a folder or glob of Parquet files): its partitions are read in sorted
+    order into one table. Under ``torchrun`` every rank reads the whole table (docs/scale.md).
+
     The settings are checked and the output folder is checked before any data is read; with ``resume`` the
     interrupted run saved in ``out_dir`` continues.
     """
@@ -34,8 +38,8 @@ def train_files(
     inputs = [str(s) for s in (train_source, val_source) if isinstance(s, (str, os.PathLike))]
     if os.environ.get("RANK", "0") == "0":
         check_output_dir(out_dir, overwrite, inputs=inputs, resume=resume)
-    train_points = read_points(train_source, fmt, opts=coord_opts)
-    val_points = read_points(val_source, fmt, opts=coord_opts) if val_source is not None else None
+    train_points = read_points_or_dataset(train_source, fmt, coord_opts)
+    val_points = read_points_or_dataset(val_source, fmt, coord_opts) if val_source is not None else None
     return train(
         config,
         train_points,

@@ -203,6 +203,7 @@ CLI_OPTION = {
     "relative": "--relative",
     "seed": "--seed",
     "n_jobs": "--jobs",
+    "mapper": "--engine",  # with --scheduler: Dask workers (docs/scale.md)
 }
 
 
