@@ -218,7 +218,7 @@ def local_frame(
     return xe * f, yn * f
 
 
-_STATE: dict[str, Any] = {}  # the inputs of the running ssi_scores call (inherited by forked workers)
+_STATE: dict[str, Any] = {}  # the inputs of the running ssi_scores call (copied once into each worker)
 
 
 def _n_jobs(n_jobs: int, n_batches: int) -> int:
@@ -233,12 +233,16 @@ def _n_jobs(n_jobs: int, n_batches: int) -> int:
     return max(1, min(n_jobs, n_batches))
 
 
-def _worker_init() -> None:
-    """Forked workers end quietly on SIGTERM (the parent's handler would raise in them)."""
+def _worker_init(shared: dict[str, Any]) -> None:
+    """A worker process: takes the run's inputs (``shared``, without the k-d tree, which it builds the same way),
+    ends quietly on SIGTERM and leaves Ctrl-C to the parent, which terminates the pool."""
     import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates the pool
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _STATE.clear()
+    _STATE.update(shared)
+    _STATE["tree"] = cKDTree(_STATE["xyz"])
 
 
 BatchOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]
@@ -416,7 +420,7 @@ def ssi_scores(
         seed: seed of the permutations.
         details: also keep S, μ, σ per centre and score (``SSIResult.details``).
         progress: optional callable(n_done) called after each batch.
-        n_jobs: processes (fork) sharing the batches; −1 = all CPU cores. Results do not depend on it.
+        n_jobs: worker processes sharing the batches; −1 = all CPU cores. Results do not depend on it.
         mapper: run the batches elsewhere instead, ``batches_per_task`` per task (e.g. on Dask workers; see
             :mod:`geoenc.workflows.distributed`): the points are shared with the workers once, each task scores
             its centres exactly as one process would, so the scores are the same bit for bit.
@@ -481,7 +485,10 @@ def ssi_scores(
         else:
             import multiprocessing as mp
 
-            pool = mp.get_context("fork").Pool(jobs, initializer=_worker_init)
+            # forkserver, not fork: a process that already runs threads (torch's, a thread pool's, a notebook's)
+            # can hand a forked child a lock held by a thread that does not exist there, and the child hangs
+            shared = {k: v for k, v in _STATE.items() if k != "tree"}
+            pool = mp.get_context("forkserver").Pool(jobs, initializer=_worker_init, initargs=(shared,))
             results = pool.imap(_run_batch, batches)
         done = 0
         for cids, un, mk, cnt, bdet in results:
