@@ -34,7 +34,7 @@ def _spin(stop: mp.synchronize.Event) -> None:  # a competitor: one busy core
 def _jobs(tmp: Path, points: Path) -> dict[str, list[str]]:
     return {
         # the tutorial's shape: a small FFN on ~27k points, a few epochs
-        "train sphereM+ffn, 27k points, 3 epochs": [
+        "train (default model), 27k points, 3 epochs": [
             "train",
             str(SAMPLE),
             "--label",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,16 @@ from geoenc.models.spec import Component, ModelSpec
 from geoenc.pretrain import objectives as O
 from geoenc.pretrain.config import PretrainConfig
 from geoenc.pretrain.model import DualEncoder
-from geoenc.training.engine import Checkpoint, DivergedError, Engine, EngineConfig, ProgressEvent, Seeds, Task
+from geoenc.training.engine import (
+    Checkpoint,
+    DivergedError,
+    Engine,
+    EngineConfig,
+    ProgressEvent,
+    RunResult,
+    Seeds,
+    Task,
+)
 from geoenc.training.supervised import CACHE_LIMIT_BYTES, encode_cached
 
 #: the pretrained directory's extra weights (feature projection, mse head, CLIP logit scale)
@@ -38,22 +47,11 @@ KIND = "pretrained_encoder"
 
 
 @dataclass
-class PretrainResult:
+class PretrainResult(RunResult):
     """The pretrained dual encoder, the spec saved with it, and the per-epoch log."""
 
     model: DualEncoder
-    spec: ModelSpec
-    history: list[dict[str, Any]]
     pretrain_config: PretrainConfig
-    metrics: dict[str, Any]
-    out_dir: Path | None = None
-    interrupted: bool = False
-    checkpoint: Checkpoint | None = None
-    inputs: list[str] = field(default_factory=list)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return self.spec.to_dict()
 
     @property
     def location(self) -> LocationEncoder:

@@ -33,13 +33,17 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
 from geoenc.device import amp_dtype, resolve_device
 from geoenc.errors import GeoencError, InputError, ModelError
+
+if TYPE_CHECKING:
+    from geoenc.models.spec import ModelSpec
 
 SCHEDULES = ("exp", "cosine", "constant", "onecycle")
 OPTIMIZERS = ("adamw", "adam")
@@ -237,6 +241,30 @@ class FitResult:
     samples: int
     interrupted: bool = False
     checkpoint: Checkpoint | None = None
+
+
+@dataclass
+class RunResult:
+    """What every training command returns (:class:`~geoenc.training.TrainResult`,
+    :class:`~geoenc.pretrain.PretrainResult`): the spec saved with the model, metrics, the per-epoch log, and
+    whether (and where) the run was interrupted."""
+
+    spec: ModelSpec
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    out_dir: Path | None = field(default=None, kw_only=True)
+    interrupted: bool = field(default=False, kw_only=True)
+    checkpoint: Checkpoint | None = field(default=None, kw_only=True)
+    inputs: list[str] = field(default_factory=list, kw_only=True)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The ``config.json`` mapping."""
+        return self.spec.to_dict()
+
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False, *, resume: bool = False) -> Path:
+        """Write the model folder ``path`` (with the checkpoint when the run was interrupted)."""
+        raise NotImplementedError
 
 
 # -- interrupts ---------------------------------------------------------------------------------------------

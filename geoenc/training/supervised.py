@@ -8,7 +8,7 @@ output is computed once per run and batches slice it (``cache_encoding``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,16 @@ from geoenc.models.checkpoint import LoadedModel, read_spec, write_model_dir
 from geoenc.models.location import LocationModel, build_location_encoder
 from geoenc.models.spec import Component, FeatureSpec, ModelSpec
 from geoenc.training.config import DEFAULT_LOSS, LOSSES, TrainConfig
-from geoenc.training.engine import Checkpoint, DivergedError, Engine, EngineConfig, ProgressEvent, Seeds, Task
+from geoenc.training.engine import (
+    Checkpoint,
+    DivergedError,
+    Engine,
+    EngineConfig,
+    ProgressEvent,
+    RunResult,
+    Seeds,
+    Task,
+)
 from geoenc.training.losses import an_full_loss, random_sphere_lonlat, supervised_loss
 from geoenc.training.memory import TRAINING_BYTES_PER_PARAM, check_fits, parameter_count
 
@@ -35,24 +44,12 @@ EVAL_CELLS = 1 << 24
 
 
 @dataclass
-class TrainResult:
+class TrainResult(RunResult):
     """The outcome of :func:`train`: the model, its spec (as saved), metrics and the per-epoch log."""
 
     model: LocationModel
-    spec: ModelSpec
-    metrics: dict[str, Any]
-    history: list[dict[str, Any]]
     train_config: TrainConfig
     best_epoch: int
-    interrupted: bool = False
-    out_dir: Path | None = None
-    checkpoint: Checkpoint | None = None
-    inputs: list[str] = field(default_factory=list)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """The ``config.json`` mapping."""
-        return self.spec.to_dict()
 
     @property
     def loaded(self) -> LoadedModel:
