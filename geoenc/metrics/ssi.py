@@ -50,6 +50,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import ndtr
 
+from geoenc.errors import UsageError
 from geoenc.metrics.moran import numerator_moments
 from geoenc.metrics.spatial import EARTH_RADIUS_KM, km_to_rad, lonlat_to_xyz, rad_to_chord
 from geoenc.metrics.ssi_graph import BatchGraph, build_graph, grid_size, unit_grid  # noqa: F401 (re-export)
@@ -231,6 +232,54 @@ def _n_jobs(n_jobs: int, n_batches: int) -> int:
     if os.name != "posix":
         n_jobs = 1
     return max(1, min(n_jobs, n_batches))
+
+
+_NO_WORKERS = (
+    "the geo-bias worker processes did not start: a script that asks for several jobs must run its code under "
+    "`if __name__ == '__main__':` (worker processes import the script), or use n_jobs=1"
+)
+
+
+def _start_pool(jobs: int, shared: dict[str, Any]) -> Any:
+    """``jobs`` worker processes holding ``shared`` (the run's inputs), started from a fork server.
+
+    Not a fork of this process: a process that already runs threads (torch's, a thread pool's, a notebook's) can
+    hand a forked child a lock held by a thread that does not exist there, and the child hangs. The server is
+    started with SIGINT ignored, so its children ignore Ctrl-C from birth (the parent handles it and terminates
+    the pool); a Ctrl-C while the inputs are being sent to the workers takes effect once they are sent, so no
+    worker reads a truncated message.
+    """
+    import multiprocessing as mp
+    import signal
+    import threading
+    from multiprocessing import forkserver
+
+    ctx = mp.get_context("forkserver")
+    # the server imports this module once; each worker is then a fork of it, ready in milliseconds
+    ctx.set_forkserver_preload([__name__])
+    if threading.current_thread() is not threading.main_thread():
+        try:
+            return ctx.Pool(jobs, initializer=_worker_init, initargs=(shared,))
+        except (BrokenPipeError, EOFError, ConnectionError):
+            raise UsageError(_NO_WORKERS) from None
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old)
+    pressed: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        pool = ctx.Pool(jobs, initializer=_worker_init, initargs=(shared,))
+    except (BrokenPipeError, EOFError, ConnectionError):
+        raise UsageError(_NO_WORKERS) from None
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if pressed:
+        pool.terminate()
+        pool.join()
+        raise KeyboardInterrupt
+    return pool
 
 
 def _worker_init(shared: dict[str, Any]) -> None:
@@ -483,12 +532,8 @@ def ssi_scores(
         elif jobs == 1:
             results = map(_run_batch, batches)
         else:
-            import multiprocessing as mp
-
-            # forkserver, not fork: a process that already runs threads (torch's, a thread pool's, a notebook's)
-            # can hand a forked child a lock held by a thread that does not exist there, and the child hangs
             shared = {k: v for k, v in _STATE.items() if k != "tree"}
-            pool = mp.get_context("forkserver").Pool(jobs, initializer=_worker_init, initargs=(shared,))
+            pool = _start_pool(jobs, shared)
             results = pool.imap(_run_batch, batches)
         done = 0
         for cids, un, mk, cnt, bdet in results:
