@@ -1,5 +1,6 @@
 """How many CPU threads geoenc should use by default: a small-net training run and an encode, each at 1 … N threads,
-on an otherwise idle machine and beside busy competitors (one per core, like another job sharing the machine).
+and with geoenc's default (no --threads), on an otherwise idle machine and beside busy competitors (one per core,
+like another job sharing the machine).
 
 Each configuration runs the real CLI (`geoenc --threads T …`) REPEATS times in a fresh process, interleaved so
 that load drifts hit every configuration alike; prints the median wall time and its ratio to 1 thread.
@@ -74,7 +75,7 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=1_000_000)
     args = ap.parse_args()
     cpus = len(os.sched_getaffinity(0))
-    counts = sorted({1, *range(2, cpus + 1)})
+    counts: list[int | None] = [1, *range(2, cpus + 1), None]  # None: geoenc's default (no --threads)
     loads = [0] + ([args.competitors if args.competitors is not None else cpus] if args.competitors != 0 else [])
     exe = [sys.executable, "-m", "geoenc"]
     with tempfile.TemporaryDirectory() as d:
@@ -89,14 +90,16 @@ def main() -> None:
                 p.start()
             try:
                 for name, job in jobs.items():
-                    times: dict[int, list[float]] = {t: [] for t in counts}
+                    times: dict[int | None, list[float]] = {t: [] for t in counts}
                     for _ in range(args.repeats):
                         for t in counts:
-                            times[t].append(_time([*exe, "--threads", str(t), *job]))
+                            opt = ["--threads", str(t)] if t is not None else []
+                            times[t].append(_time([*exe, *opt, *job]))
                     base = statistics.median(times[1])
                     for t in counts:
                         med = statistics.median(times[t])
-                        print(f"| {name} | {comp} | {t} | {med:.2f} | {med / base:.2f} |")
+                        label = t if t is not None else "default"
+                        print(f"| {name} | {comp} | {label} | {med:.2f} | {med / base:.2f} |")
             finally:
                 stop.set()
                 for p in spinners:

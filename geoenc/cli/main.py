@@ -49,7 +49,10 @@ def _root(
             metavar="N",
             min=1,
             envvar="GEOENC_THREADS",
-            help="CPU threads for torch, SciPy and scikit-learn (default: see docs/threads.md).",
+            help=(
+                "CPU threads for torch, SciPy, geo-bias workers and scikit-learn "
+                "(default: the CPUs free at the start, at most 8; see docs/threads.md)."
+            ),
         ),
     ] = None,
     version: Annotated[
