@@ -13,6 +13,29 @@ import pytest
 from geoenc.io import write_points
 from tests.training.helpers import point_table
 
+#: a small model trained the same way in one process and under torchrun (also tests/training/test_ddp_dataset.py)
+TRAIN_ARGS = [
+    "--label",
+    "region",
+    "-m",
+    "xyz",
+    "-n",
+    "hidden=32",
+    "-n",
+    "out=16",
+    "--epochs",
+    "6",
+    "--batch-size",
+    "64",
+    "--lr",
+    "0.01",
+    "--val-fraction",
+    "0.2",
+    "--device",
+    "cpu",
+    "--quiet",
+]
+
 
 def _run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``cmd``; on a hang, kill its whole process group and fail with what it printed."""
@@ -33,29 +56,7 @@ def test_torchrun_two_processes_matches_single_process(tmp_path):
     lon, lat, attrs = point_table(1000, seed=3)
     data = tmp_path / "d.parquet"
     write_points(data, lon, lat, attrs)
-    args = [
-        "train",
-        str(data),
-        "--label",
-        "region",
-        "-m",
-        "xyz",
-        "-n",
-        "hidden=32",
-        "-n",
-        "out=16",
-        "--epochs",
-        "6",
-        "--batch-size",
-        "64",
-        "--lr",
-        "0.01",
-        "--val-fraction",
-        "0.2",
-        "--device",
-        "cpu",
-        "--quiet",
-    ]
+    args = ["train", str(data), *TRAIN_ARGS]
     # loopback for gloo (a host name that resolves elsewhere would stall it); a stalled collective fails in 120 s
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GEOENC_DIST_TIMEOUT": "120"}
     if sys.platform.startswith("linux"):

@@ -11,29 +11,11 @@ import pytest
 
 from geoenc.io import write_points
 from tests.training.helpers import point_table
-from tests.training.test_ddp import _run  # kills the whole process group of a hung run and shows its output
 
-ARGS = [
-    "--label",
-    "region",
-    "-m",
-    "xyz",
-    "-n",
-    "hidden=32",
-    "-n",
-    "out=16",
-    "--epochs",
-    "6",
-    "--batch-size",
-    "64",
-    "--lr",
-    "0.01",
-    "--val-fraction",
-    "0.2",
-    "--device",
-    "cpu",
-    "--quiet",
-]
+# _run kills the whole process group of a hung run and shows its output
+from tests.training.test_ddp import TRAIN_ARGS, _run
+
+ARGS = TRAIN_ARGS
 
 
 def _data(tmp_path):
