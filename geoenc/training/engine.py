@@ -536,8 +536,14 @@ class Engine:
             task.model.load_state_dict(best_state)
         task.model.eval()
         if self.world > 1:
+            import gc
+
             import torch.distributed as dist
 
+            # drop the DistributedDataParallel wrapper while every process is still here: its reducer holds the
+            # process group, and freeing that group after a peer has exited waits forever for the peer
+            module = task.model
+            gc.collect()
             if dist.is_initialized():
                 dist.barrier()
                 if own_group:

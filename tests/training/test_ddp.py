@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +39,23 @@ TRAIN_ARGS = [
 ]
 
 
+def _descendants(root: int) -> list[int]:
+    """Every process below ``root`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def _run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``cmd``; on a hang, kill its whole process group and fail with what it printed."""
     proc = subprocess.Popen(
@@ -45,8 +64,15 @@ def _run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     try:
         out, err = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
+        # torchrun's workers may sit in sessions of their own: kill every descendant, then the group
+        for pid in _descendants(proc.pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            out, err = "", "(its output pipes stayed open)"
         pytest.fail(f"torchrun did not finish in 300 s; it printed:\n{out[-3000:]}\n{err[-3000:]}")
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
