@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from geoenc.errors import ModelError, UsageError
-from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, plain_values, wrong_model
+from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, plain_values, positive, wrong_model
 
 WHAT = "CSP checkpoint"
 KNOWN_SHA256: dict[str, str] = {}
@@ -56,16 +56,7 @@ def _flag(value: Any) -> bool | None:
 
 
 def _number(params: Mapping[str, Any], key: str, path: Path, *, integer: bool = False) -> Any:
-    value = params.get(key)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not value > 0
-        or (integer and int(value) != value)
-    ):
-        kind = "a positive integer" if integer else "a positive number"
-        raise ModelError(f"{WHAT} {path}: params[{key!r}]={value!r} is not {kind}")
-    return int(value) if integer else float(value)
+    return positive(params.get(key), f"{WHAT} {path}: params[{key!r}]", integer=integer)
 
 
 def convert(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:

@@ -132,6 +132,22 @@ def guess_format(obj: Any) -> str | None:
     return None
 
 
+def positive(value: Any, where: str, *, integer: bool = True) -> Any:
+    """``value`` as a positive int (or float with ``integer=False``), or a ModelError naming ``where`` it came from.
+
+    Integral floats count as integers (hyper-parameters often round-trip through JSON or numpy as floats).
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not value > 0
+        or (integer and int(value) != value)
+    ):
+        kind = "a positive integer" if integer else "a positive number"
+        raise ModelError(f"{where}={value!r} is not {kind}")
+    return int(value) if integer else float(value)
+
+
 def wrong_model(path: Path, what: str, obj: Any, expected: str, missing: str) -> ModelError:
     """A one-line error for a checkpoint of another model (naming it when recognised)."""
     guess = guess_format(obj)

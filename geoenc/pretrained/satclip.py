@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from geoenc.errors import ModelError
-from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, plain_values, wrong_model
+from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, plain_values, positive, wrong_model
 
 WHAT = "SatCLIP checkpoint"
 #: the spherical-harmonics degrees of SatCLIP's released models (satclip-*-l10.ckpt, satclip-*-l40.ckpt)
@@ -49,10 +49,8 @@ def locate(source: str | Path | None) -> Path:
 
 
 def _int(hp: Mapping[str, Any], key: str, path: Path) -> int:
-    value = hp.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
-        raise ModelError(f"{WHAT} {path}: hyper-parameter {key}={value!r} is not a positive integer")
-    return int(value)
+    value: int = positive(hp.get(key), f"{WHAT} {path}: hyper-parameter {key}")
+    return value
 
 
 def convert(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from geoenc.errors import ModelError, UsageError
-from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, plain_values, wrong_model
+from geoenc.pretrained.foreign import StateReader, copy_into, load_checkpoint, plain_values, positive, wrong_model
 
 WHAT = "SINR checkpoint"
 KNOWN_SHA256: dict[str, str] = {}
@@ -63,11 +63,8 @@ def convert(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
             f"{WHAT} {path} uses input_enc={params['input_enc']!r}, which needs SINR's environmental rasters at "
             "every point; geoenc imports the location-only sin_cos models"
         )
-    sizes = {"num_filts": params.get("num_filts"), "depth": params.get("depth", 4)}
-    for key, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ModelError(f"{WHAT} {path}: params[{key!r}]={value!r} is not a positive integer")
-    width, depth = int(sizes["num_filts"]), int(sizes["depth"])
+    width = positive(params.get("num_filts"), f"{WHAT} {path}: params['num_filts']")
+    depth = positive(params.get("depth", 4), f"{WHAT} {path}: params['depth']")
     reader = StateReader(ckpt["state_dict"], path, WHAT)
     values: dict[str, torch.Tensor] = {
         "stem.0.weight": reader.take("feats.0.weight", (width, 4))[:, _PERM],
